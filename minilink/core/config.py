@@ -1,0 +1,167 @@
+"""``Config``: every setting of minilink, read one way from ``MINILINK_*`` variables.
+
+Every adapter and the CLI build their configuration with ``Config.from_env``; a bad
+value raises ``ValueError`` naming the variable, so a misconfigured server fails at
+start (or, under CGI, with a one-line error) instead of misbehaving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Mapping, Optional
+
+__all__ = ["DEFAULT_ALPHABET", "DEFAULT_CRAWLERS", "Config"]
+
+#: Letters and digits without look-alikes (0/O/o, 1/l/I): a code read aloud or
+#: copied from paper comes back right.
+DEFAULT_ALPHABET = "23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+
+#: User-Agent substrings (matched case-insensitively) of link-preview crawlers:
+#: they are redirected but not counted as visits.
+DEFAULT_CRAWLERS = (
+    "Slackbot",
+    "Slack-ImgProxy",
+    "Twitterbot",
+    "facebookexternalhit",
+    "Facebot",
+    "Discordbot",
+    "WhatsApp",
+    "TelegramBot",
+    "LinkedInBot",
+    "SkypeUriPreview",
+    "Iframely",
+    "redditbot",
+    "Mastodon",
+    "Pinterestbot",
+    "vkShare",
+    "Embedly",
+    "Applebot",
+)
+
+_REDIRECT_STATUSES = (301, 302, 307, 308)
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings; every field has the default a fresh install runs with.
+
+    The ``MINILINK_*`` variable of each field is its name upper-cased, e.g.
+    ``max_body_bytes`` is ``MINILINK_MAX_BODY_BYTES``.
+    """
+
+    #: Store URL or bare SQLite path (``MINILINK_STORE``).
+    store: str = "minilink.db"
+    #: Public base of short URLs, e.g. ``https://sho.rt/s``; ``None`` derives it from the request.
+    base_url: Optional[str] = None
+    redirect_status: int = 302
+    code_length: int = 7
+    code_alphabet: str = DEFAULT_ALPHABET
+    #: Bearer token for the admin calls (list, delete); ``None`` switches them off (403).
+    admin_token: Optional[str] = None
+    #: Bearer token needed to create links; ``None`` lets anyone create.
+    create_token: Optional[str] = None
+    max_url_length: int = 4096
+    max_body_bytes: int = 64 * 1024
+    allowed_schemes: tuple[str, ...] = ("http", "https")
+    #: Hosts refused as targets; a leading dot blocks every subdomain (``.example``).
+    blocked_hosts: tuple[str, ...] = ()
+    #: Creations allowed per client and window (``MINILINK_RATE_LIMIT=30/60``); 0 is off.
+    rate_limit: int = 30
+    rate_window: int = 60
+    #: Addresses or networks (CIDR) whose ``X-Forwarded-For``/``-Proto`` are believed.
+    trusted_proxies: tuple[str, ...] = ()
+    crawlers: tuple[str, ...] = DEFAULT_CRAWLERS
+
+    def __post_init__(self) -> None:
+        if self.redirect_status not in _REDIRECT_STATUSES:
+            raise ValueError(
+                f"MINILINK_REDIRECT_STATUS must be one of 301, 302, 307, 308, "
+                f"not {self.redirect_status}"
+            )
+        if not 2 <= self.code_length <= 32:
+            raise ValueError("MINILINK_CODE_LENGTH must be between 2 and 32")
+        alphabet = self.code_alphabet
+        if len(set(alphabet)) != len(alphabet) or len(alphabet) < 2 or not all(
+            c.isascii() and (c.isalnum() or c in "_-") for c in alphabet
+        ):
+            raise ValueError(
+                "MINILINK_CODE_ALPHABET must be at least 2 distinct characters from A-Z a-z 0-9 _ -"
+            )
+        for name in ("max_url_length", "max_body_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"MINILINK_{name.upper()} must be a positive number")
+        if self.rate_limit < 0 or self.rate_window < 1:
+            raise ValueError("MINILINK_RATE_LIMIT must look like 30/60 (creations/seconds) or 0")
+        if not self.allowed_schemes:
+            raise ValueError("MINILINK_ALLOWED_SCHEMES must name at least one scheme")
+        for token in (self.admin_token, self.create_token):
+            if token is not None and (not token or not token.isascii() or not token.isprintable()):
+                raise ValueError("tokens must be printable ASCII without spaces")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Config:
+        """Build a ``Config`` from ``MINILINK_*`` variables; unset or empty ones keep
+        their default. Raises ``ValueError`` naming the first bad variable."""
+        values: dict[str, object] = {}
+
+        def get(name: str) -> Optional[str]:
+            raw = environ.get("MINILINK_" + name)
+            return raw.strip() if raw and raw.strip() else None
+
+        def integer(name: str) -> Optional[int]:
+            raw = get(name)
+            if raw is None:
+                return None
+            try:
+                return int(raw)
+            except ValueError:
+                raise ValueError(f"MINILINK_{name} must be a whole number, not {raw!r}") from None
+
+        def words(name: str, lower: bool) -> Optional[tuple[str, ...]]:
+            raw = get(name)
+            if raw is None:
+                return None
+            items = (w.strip() for w in raw.split(","))
+            return tuple(w.lower() if lower else w for w in items if w)
+
+        for name in ("store", "base_url", "code_alphabet", "admin_token", "create_token"):
+            value = get(name.upper())
+            if value is not None:
+                values[name] = value
+        for name in ("redirect_status", "code_length", "max_url_length", "max_body_bytes"):
+            number = integer(name.upper())
+            if number is not None:
+                values[name] = number
+        for name, lower in (
+            ("allowed_schemes", True),
+            ("blocked_hosts", True),
+            ("trusted_proxies", False),
+            ("crawlers", False),
+        ):
+            items = words(name.upper(), lower)
+            if items is not None:
+                values[name] = items
+        rate = get("RATE_LIMIT")
+        if rate is not None:
+            values["rate_limit"], values["rate_window"] = _parse_rate(rate)
+        if "base_url" in values:
+            values["base_url"] = str(values["base_url"]).rstrip("/")
+        return cls(**values)  # type: ignore[arg-type]
+
+    @classmethod
+    def variables(cls) -> list[str]:
+        """The names of every ``MINILINK_*`` variable ``from_env`` reads."""
+        names = [f.name for f in fields(cls) if f.name != "rate_window"]
+        return ["MINILINK_" + n.upper() for n in names]
+
+
+def _parse_rate(raw: str) -> tuple[int, int]:
+    if raw.lower() in ("0", "off"):
+        return 0, 60
+    count, sep, window = raw.partition("/")
+    try:
+        return int(count), int(window) if sep else 60
+    except ValueError:
+        raise ValueError(
+            f"MINILINK_RATE_LIMIT must look like 30/60 (creations/seconds) or 0, not {raw!r}"
+        ) from None

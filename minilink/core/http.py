@@ -1,0 +1,124 @@
+"""Plain HTTP values: the ``Request`` an adapter builds and the ``Response`` it sends.
+
+Theory of operation
+-------------------
+The core never touches a socket, an environ or a scope. An adapter turns its protocol
+into a ``Request`` (text path below the mount point, raw query string, lower-case
+header names with duplicates already joined, the body bytes) and writes the
+``Response`` back unchanged. Everything an answer depends on is in these two values,
+so one ``Request`` gives one ``Response`` whichever adapter carried it.
+
+Text conventions, so that every adapter hands the core the same values:
+
+* ``path`` is the percent-decoded path *below* the mount point, decoded as UTF-8
+  with invalid bytes replaced by U+FFFD (that is what ASGI servers already do; WSGI
+  and CGI adapters use ``path_from_wsgi``). The core answers 400 for a U+FFFD.
+* ``query`` is the raw query string as latin-1 text of its bytes (PEP 3333 style).
+* header values are latin-1 text of their bytes.
+
+A ``Response`` is final: the core has set ``Content-Length``, stripped the body of a
+HEAD answer and checked that no header value contains CR, LF or NUL, so adapters
+never need to look inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+__all__ = ["REASONS", "Request", "Response", "path_from_wsgi"]
+
+#: Reason phrases for every status minilink sends (CGI and WSGI need one; ASGI does not).
+REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    307: "Temporary Redirect",
+    308: "Permanent Redirect",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    410: "Gone",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+_FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request, as plain data.
+
+    ``root`` is the mount prefix (``SCRIPT_NAME``/``root_path``) without a trailing
+    slash; ``scheme`` is the connection's (``http``/``https``); ``server`` is the
+    server's own name and port, used when there is no ``Host`` header; ``client`` is
+    the peer address, or ``None`` when the server does not know it.
+    """
+
+    method: str = "GET"
+    path: str = "/"
+    query: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    root: str = ""
+    scheme: str = "http"
+    server: Optional[tuple[str, int]] = None
+    client: Optional[str] = None
+
+    def header(self, name: str) -> Optional[str]:
+        """The value of header ``name`` (lower-case), or ``None``."""
+        return self.headers.get(name)
+
+
+@dataclass(frozen=True)
+class Response:
+    """One HTTP response: an int status, header pairs in order, and the body bytes."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+    def __post_init__(self) -> None:
+        # A header value with CR/LF/NUL would let stored data inject headers; the
+        # core builds values that cannot contain them, and this makes sure of it.
+        for name, value in self.headers:
+            if any(c in value or c in name for c in _FORBIDDEN_IN_HEADERS):
+                raise ValueError(f"header {name!r} has a control character")
+            value.encode("latin-1")  # raises UnicodeEncodeError: no server could send it
+
+    @property
+    def reason(self) -> str:
+        return REASONS.get(self.status, "Unknown")
+
+    @property
+    def status_line(self) -> str:
+        """``"302 Found"``: what CGI's ``Status:`` and WSGI's ``start_response`` take."""
+        return f"{self.status} {self.reason}"
+
+    def header(self, name: str) -> Optional[str]:
+        """The first header called ``name`` (case-insensitive), or ``None``."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+def path_from_wsgi(path_info: str) -> str:
+    """Turn a PEP 3333 "bytes as latin-1" PATH_INFO into ``Request.path`` text."""
+    try:
+        raw = path_info.encode("latin-1")
+    except UnicodeEncodeError:
+        # Not a PEP 3333 string (some servers hand out real text); it is text already.
+        return path_info
+    return raw.decode("utf-8", "replace")
