@@ -7,8 +7,9 @@ start (or, under CGI, with a one-line error) instead of misbehaving.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Mapping, Optional
+from typing import Optional
 
 __all__ = ["DEFAULT_ALPHABET", "DEFAULT_CRAWLERS", "Config"]
 
@@ -81,8 +82,10 @@ class Config:
         if not 2 <= self.code_length <= 32:
             raise ValueError("MINILINK_CODE_LENGTH must be between 2 and 32")
         alphabet = self.code_alphabet
-        if len(set(alphabet)) != len(alphabet) or len(alphabet) < 2 or not all(
-            c.isascii() and (c.isalnum() or c in "_-") for c in alphabet
+        if (
+            len(set(alphabet)) != len(alphabet)
+            or len(alphabet) < 2
+            or not all(c.isascii() and (c.isalnum() or c in "_-") for c in alphabet)
         ):
             raise ValueError(
                 "MINILINK_CODE_ALPHABET must be at least 2 distinct characters from A-Z a-z 0-9 _ -"

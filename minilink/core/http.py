@@ -23,8 +23,9 @@ never need to look inside it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Optional
 
 __all__ = ["REASONS", "Request", "Response", "path_from_wsgi"]
 

@@ -1,0 +1,255 @@
+"""The JSON API under ``/api``: routes, the link JSON, and JSON errors.
+
+Theory of operation
+-------------------
+Request bodies are read strictly: ``application/json`` only, UTF-8, one object,
+known keys only, no duplicate keys, no ``NaN``/``Infinity``, bounded nesting. Every
+violation is a 400 ``bad_request`` that names the problem; nothing is guessed.
+Responses are compact JSON with ``Cache-Control: no-store``; times are RFC 3339 UTC
+(``2026-11-28T13:00:00Z``, with a fraction only when there is one).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Optional
+
+from minilink.core.app import allow_methods as _allow
+from minilink.core.errors import BadRequest, MinilinkError, NotFound
+from minilink.core.http import Request, Response
+from minilink.core.links import Link
+
+if TYPE_CHECKING:
+    from minilink.core.app import App
+
+__all__ = ["error_response", "link_json", "parse_query", "rfc3339", "route"]
+
+_CREATE_KEYS = frozenset({"url", "alias", "expires_in", "expires_at", "max_visits"})
+_MAX_DEPTH = 32
+
+
+def rfc3339(moment: Optional[datetime]) -> Optional[str]:
+    """``2026-11-28T13:00:00Z`` (UTC; a fraction only when non-zero)."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(timezone.utc)
+    spec = "microseconds" if moment.microsecond else "seconds"
+    return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def link_json(link: Link, origin: str) -> dict[str, Any]:
+    """The public JSON form of ``link``; ``origin`` is the base of short URLs."""
+    return {
+        "code": link.code,
+        "short_url": f"{origin}/{link.code}",
+        "url": link.url,
+        "created_at": rfc3339(link.created_at),
+        "expires_at": rfc3339(link.expires_at),
+        "max_visits": link.max_visits,
+        "hits": link.hits,
+    }
+
+
+def json_response(status: int, payload: Any, extra: tuple[tuple[str, str], ...] = ()) -> Response:
+    body = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return Response(
+        status,
+        (
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            *extra,
+        ),
+        body,
+    )
+
+
+def error_response(exc: MinilinkError, extra: tuple[tuple[str, str], ...] = ()) -> Response:
+    """``{"error": {"code", "message"}}`` with the error's status."""
+    return json_response(exc.status, {"error": {"code": exc.code, "message": exc.message}}, extra)
+
+
+def parse_query(query: str) -> dict[str, list[str]]:
+    """Parse a raw query string (latin-1 text of its bytes) as UTF-8 form data.
+
+    ``+`` is a space, blank values are kept, repeated names give several values.
+    Raises ``BadRequest`` for bytes that are not UTF-8 once percent-decoded.
+    """
+    from urllib.parse import unquote_to_bytes
+
+    params: dict[str, list[str]] = {}
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        try:
+            key = unquote_to_bytes(name.replace("+", " ").encode("latin-1")).decode("utf-8")
+            text = unquote_to_bytes(value.replace("+", " ").encode("latin-1")).decode("utf-8")
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            raise BadRequest("The query or form data is not valid UTF-8.") from None
+        params.setdefault(key, []).append(text)
+    return params
+
+
+def single(params: dict[str, list[str]], name: str) -> Optional[str]:
+    """The one value of ``name``; ``BadRequest`` when it is given more than once."""
+    values = params.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise BadRequest(f"The field {name!r} is given more than once.")
+    return values[0]
+
+
+def _whole(params: dict[str, list[str]], name: str, default: int) -> int:
+    raw = single(params, name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        raise BadRequest(f"{name} must be a whole number.")
+    return int(raw)
+
+
+def _reject_constant(name: str) -> Any:
+    raise BadRequest(f"JSON {name} is not a number minilink accepts.")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise BadRequest(f"The JSON key {key!r} appears twice.")
+        result[key] = value
+    return result
+
+
+def _depth(text: str) -> int:
+    """Deepest nesting of ``[``/``{`` outside strings (json recurses per level)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_json(body: bytes) -> Any:
+    """Strictly parse a JSON body; ``BadRequest`` for anything but clean JSON."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The request body is not valid UTF-8.") from None
+    if _depth(text) > _MAX_DEPTH:
+        raise BadRequest("The JSON is nested too deeply.")
+    try:
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    except ValueError as exc:
+        if isinstance(exc, BadRequest):
+            raise
+        raise BadRequest(f"The request body is not valid JSON: {exc}.") from None
+
+
+def _parse_time(value: Any) -> datetime:
+    if not isinstance(value, str) or len(value) > 64:
+        raise BadRequest("expires_at must be an ISO 8601 date and time string.")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadRequest("expires_at must be an ISO 8601 date and time string.") from None
+    if moment.tzinfo is None:
+        raise BadRequest("expires_at needs a time zone, e.g. 2026-12-01T00:00:00Z.")
+    return moment
+
+
+def route(app: App, request: Request, segments: list[str]) -> Response:
+    """Answer a request under ``/api``; ``segments`` come after ``api``."""
+    method = request.method
+    if segments == ["openapi.json"]:
+        _allow(method, ("GET", "HEAD"))
+        from minilink.core.openapi import document
+
+        return json_response(200, document())
+    if not segments or segments[0] != "links" or len(segments) > 3:
+        raise NotFound("There is no such API path.")
+    if len(segments) == 1:
+        _allow(method, ("GET", "HEAD", "POST"))
+        if method == "POST":
+            return _create(app, request)
+        return _list(app, request)
+    code = segments[1]
+    if len(segments) == 3:
+        if segments[2] != "stats":
+            raise NotFound("There is no such API path.")
+        _allow(method, ("GET", "HEAD"))
+        params = parse_query(request.query)
+        stats = app.shortener.stats(code, _whole(params, "days", 30))
+        return json_response(
+            200,
+            {
+                "code": stats.code,
+                "hits": stats.hits,
+                "daily": [{"date": day, "hits": hits} for day, hits in stats.daily],
+            },
+        )
+    _allow(method, ("GET", "HEAD", "DELETE"))
+    if method == "DELETE":
+        app.check_token(request, app.config.admin_token, required=True)
+        app.shortener.delete(code)
+        return Response(204, (("Content-Length", "0"), ("Cache-Control", "no-store")))
+    return json_response(200, link_json(app.shortener.resolve(code), app.origin(request)))
+
+
+def _create(app: App, request: Request) -> Response:
+    app.authorize_create(request)
+    data = parse_json(app.read_body(request, "application/json"))
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    unknown = sorted(set(data) - _CREATE_KEYS)
+    if unknown:
+        raise BadRequest(f"Unknown field {unknown[0]!r}.")
+    if "url" not in data:
+        raise BadRequest("The field 'url' is required.")
+    expires_at = data.get("expires_at")
+    link, created = app.shortener.create(
+        data["url"],
+        alias=data.get("alias"),
+        expires_in=data.get("expires_in"),
+        expires_at=None if expires_at is None else _parse_time(expires_at),
+        max_visits=data.get("max_visits"),
+        own=app.own(request),
+    )
+    origin = app.origin(request)
+    payload = link_json(link, origin)
+    if not created:
+        return json_response(200, payload)
+    return json_response(201, payload, (("Location", payload["short_url"]),))
+
+
+def _list(app: App, request: Request) -> Response:
+    app.check_token(request, app.config.admin_token, required=True)
+    params = parse_query(request.query)
+    limit = _whole(params, "limit", 100)
+    after = single(params, "after")
+    links = app.shortener.links(limit, after or None)
+    origin = app.origin(request)
+    next_cursor = links[-1].code if len(links) == limit else None
+    return json_response(
+        200, {"links": [link_json(link, origin) for link in links], "next": next_cursor}
+    )

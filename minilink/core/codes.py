@@ -1,0 +1,24 @@
+"""The code grammar shared by generated codes and aliases, kept free of imports.
+
+The redirect path checks every requested code against it, so under CGI this module
+must cost nothing to import (no ``re``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["ALIAS_CHARS", "ALIAS_MAX", "RESERVED", "is_code"]
+
+#: Characters of codes and aliases: ``[A-Za-z0-9_-]``.
+ALIAS_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+ALIAS_MAX = 64
+
+#: Words no alias or code may be (compared case-insensitively): every top-level path
+#: the app serves or keeps for itself, and names people would take for its own pages.
+RESERVED = frozenset(
+    {"api", "healthz", "static", "assets", "admin", "favicon", "robots", "openapi", "s"}
+)
+
+
+def is_code(text: str) -> bool:
+    """Whether ``text`` has the shape of a code or alias: ``[A-Za-z0-9_-]{1,64}``."""
+    return 0 < len(text) <= ALIAS_MAX and all(c in ALIAS_CHARS for c in text)

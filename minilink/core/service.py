@@ -1,0 +1,279 @@
+"""``Shortener``: the service behind every adapter and the CLI.
+
+Theory of operation
+-------------------
+A ``Shortener`` holds a ``Store``, a ``Config``, a clock and a source of randomness;
+it never does I/O of its own beyond the store, so tests hand it a fixed clock and a
+seeded generator and get the same codes every run.
+
+* Codes are drawn uniformly from ``config.code_alphabet`` with ``secrets`` (so nobody
+  can guess other people's links by counting) and claimed with the store's atomic
+  insert-if-absent, never by looking first. A taken code is simply drawn again; after
+  a few collisions at one length the length grows by one, so a filling code space
+  degrades into longer codes instead of errors.
+* A link past its expiry or its visit limit, or deleted, raises ``Gone`` when it is
+  read: no background job is needed, so this holds under CGI too.
+* ``visit`` records a hit (a total and a per-day counter, nothing about the visitor);
+  ``resolve`` counts nothing. A link with a visit limit is counted with the store's
+  conditional increment, so two racing visitors cannot both take the last visit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Optional
+
+from minilink.core.codes import RESERVED, is_code
+from minilink.core.config import Config
+from minilink.core.errors import AliasTaken, BadRequest, Gone, NotFound, RateLimited
+from minilink.core.links import Link
+from minilink.storage.base import Store
+
+__all__ = ["Shortener", "Stats"]
+
+#: Collisions tolerated at one code length before the length grows by one.
+_TRIES_PER_LENGTH = 3
+#: Extra characters a code may grow by before creation gives up (astronomically unlikely).
+_MAX_GROWTH = 6
+#: The farthest future an expiry may be set (about 100 years).
+_MAX_EXPIRY = timedelta(days=36525)
+_MAX_VISITS = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Visits of one link: the total and one ``(YYYY-MM-DD, hits)`` pair per day,
+    oldest first, days without hits included as 0."""
+
+    code: str
+    hits: int
+    daily: tuple[tuple[str, int], ...]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Shortener:
+    """Create, resolve, visit, delete and count short links.
+
+    ``clock`` returns the current aware UTC datetime; ``randbelow(n)`` returns an int in
+    ``[0, n)``. Both default to the real thing (``secrets.randbelow``) and exist so
+    that tests can be deterministic.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        config: Optional[Config] = None,
+        *,
+        clock: Optional[Callable[[], datetime]] = None,
+        randbelow: Optional[Callable[[int], int]] = None,
+    ) -> None:
+        self.store = store
+        self.config = config if config is not None else Config()
+        self.clock = clock if clock is not None else _utcnow
+        self._randbelow = randbelow
+
+    # -- creating ---------------------------------------------------------------
+
+    def shorten(
+        self,
+        url: str,
+        *,
+        alias: Optional[str] = None,
+        expires_in: Optional[float] = None,
+        expires_at: Optional[datetime] = None,
+        max_visits: Optional[int] = None,
+        own: Iterable[tuple[str, str]] = (),
+    ) -> Link:
+        """Shorten ``url`` and return the link (an existing one when deduplicated).
+
+        ``expires_in`` (seconds) and ``expires_at`` (aware datetime) are alternatives;
+        ``max_visits`` limits counted visits. ``own`` lists ``(host, path prefix)`` of
+        the service the request came through, so links back to it are refused.
+
+        Raises ``InvalidURL``, ``InvalidAlias``, ``AliasTaken`` or ``BadRequest``.
+        """
+        return self.create(
+            url,
+            alias=alias,
+            expires_in=expires_in,
+            expires_at=expires_at,
+            max_visits=max_visits,
+            own=own,
+        )[0]
+
+    def create(
+        self,
+        url: str,
+        *,
+        alias: Optional[str] = None,
+        expires_in: Optional[float] = None,
+        expires_at: Optional[datetime] = None,
+        max_visits: Optional[int] = None,
+        own: Iterable[tuple[str, str]] = (),
+    ) -> tuple[Link, bool]:
+        """Like ``shorten``, and also say whether a new link was created (``False``
+        when an identical plain link already existed and is returned instead)."""
+        from minilink.core.urls import normalise_url, validate_alias
+
+        config = self.config
+        if not isinstance(url, str):
+            raise BadRequest("The URL must be a string.")
+        own_pairs = list(own)
+        if config.base_url:
+            own_pairs.append(_split_base(config.base_url))
+        normal = normalise_url(
+            url,
+            allowed_schemes=config.allowed_schemes,
+            max_length=config.max_url_length,
+            blocked_hosts=config.blocked_hosts,
+            own=own_pairs,
+        )
+        now = self.clock()
+        expiry = self._expiry(now, expires_in, expires_at)
+        if max_visits is not None and (
+            isinstance(max_visits, bool)
+            or not isinstance(max_visits, int)
+            or not 1 <= max_visits <= _MAX_VISITS
+        ):
+            raise BadRequest("max_visits must be a whole number of at least 1.")
+        if alias is not None:
+            if not isinstance(alias, str):
+                raise BadRequest("The alias must be a string.")
+            validate_alias(alias)
+            link = Link(alias, normal, now, expiry, max_visits, alias=True)
+            if self.store.insert(link) is None:
+                raise AliasTaken(f"The alias {alias!r} is already taken.")
+            return link, True
+        length = config.code_length
+        for attempt in range(_TRIES_PER_LENGTH * _MAX_GROWTH):
+            code = self._new_code(length + attempt // _TRIES_PER_LENGTH)
+            candidate = Link(code, normal, now, expiry, max_visits)
+            stored = self.store.insert(candidate)
+            if stored is not None:
+                return stored, stored.code == code
+        raise AliasTaken("No free code could be found; raise MINILINK_CODE_LENGTH.")
+
+    def _new_code(self, length: int) -> str:
+        if self._randbelow is None:
+            import secrets  # only creating a link pays for it (not a CGI redirect)
+
+            self._randbelow = secrets.randbelow
+        alphabet = self.config.code_alphabet
+        while True:
+            code = "".join(alphabet[self._randbelow(len(alphabet))] for _ in range(length))
+            if code.lower() not in RESERVED:
+                return code
+
+    def _expiry(
+        self, now: datetime, expires_in: Optional[float], expires_at: Optional[datetime]
+    ) -> Optional[datetime]:
+        if expires_in is not None and expires_at is not None:
+            raise BadRequest("Give expires_in or expires_at, not both.")
+        if expires_in is not None:
+            if (
+                isinstance(expires_in, bool)
+                or not isinstance(expires_in, (int, float))
+                or not 0 < expires_in <= _MAX_EXPIRY.total_seconds()
+            ):
+                raise BadRequest("expires_in must be a number of seconds above 0.")
+            return now + timedelta(seconds=expires_in)
+        if expires_at is not None:
+            if not isinstance(expires_at, datetime) or expires_at.tzinfo is None:
+                raise BadRequest("expires_at must be a date and time with a time zone.")
+            expires_at = expires_at.astimezone(timezone.utc)
+            if expires_at <= now or expires_at - now > _MAX_EXPIRY:
+                raise BadRequest("expires_at must be in the future (and within 100 years).")
+            return expires_at
+        return None
+
+    def check_rate(self, client: str) -> None:
+        """Count one creation by ``client``; raise ``RateLimited`` past the limit.
+
+        The client is kept only as a short hash, in a counter that lives for one
+        window: enough to slow a spammer down, too little to track anyone.
+        """
+        limit, window = self.config.rate_limit, self.config.rate_window
+        if not limit:
+            return
+        import hashlib
+
+        key = hashlib.blake2b(client.encode("utf-8", "replace"), digest_size=12).hexdigest()
+        now = self.clock().timestamp()
+        bucket = int(now // window)
+        if not self.store.allow(key, bucket, limit):
+            retry_after = max(1, int((bucket + 1) * window - now + 0.999))
+            raise RateLimited(
+                f"Too many links created; try again in {retry_after} seconds.", retry_after
+            )
+
+    # -- reading ----------------------------------------------------------------
+
+    def resolve(self, code: str) -> Link:
+        """The live link for ``code``; raises ``NotFound`` or ``Gone``. Counts nothing."""
+        link = self.store.get(code) if is_code(code) else None
+        if link is None:
+            raise NotFound(f"No link has the code {code!r}.")
+        if link.is_expired(self.clock()):
+            if link.deleted_at is not None:
+                raise Gone(f"The link {code!r} was deleted.")
+            if link.expires_at is not None and self.clock() >= link.expires_at:
+                raise Gone(f"The link {code!r} has expired.")
+            raise Gone(f"The link {code!r} has reached its visit limit.")
+        return link
+
+    def visit(self, code: str, *, count: bool = True) -> Link:
+        """Resolve ``code`` and, with ``count``, record one hit for today (UTC).
+
+        Returns the link with its hits including this one. Raises ``NotFound`` or
+        ``Gone`` (also when a racing visitor took the last allowed visit).
+        """
+        link = self.resolve(code)
+        if not count:
+            return link
+        day = self.clock().strftime("%Y-%m-%d")
+        if not self.store.hit(code, day, limit=link.max_visits):
+            raise Gone(f"The link {code!r} has reached its visit limit.")
+        return replace(link, hits=link.hits + 1)
+
+    def stats(self, code: str, days: int = 30) -> Stats:
+        """Total hits and the per-day series of the last ``days`` days (1 to 366)."""
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 366:
+            raise BadRequest("days must be a whole number from 1 to 366.")
+        link = self.resolve(code)
+        today = self.clock().date()
+        first = today - timedelta(days=days - 1)
+        counted = dict(self.store.daily(code, first.isoformat()))
+        dates = ((first + timedelta(days=i)).isoformat() for i in range(days))
+        series = tuple((date, counted.get(date, 0)) for date in dates)
+        return Stats(code=link.code, hits=link.hits, daily=series)
+
+    def links(self, limit: int = 100, after: Optional[str] = None) -> list[Link]:
+        """Links newest first (tombstones left out), ``limit`` from 1 to 1000."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise BadRequest("limit must be a whole number from 1 to 1000.")
+        return self.store.recent(limit, after)
+
+    # -- deleting ---------------------------------------------------------------
+
+    def delete(self, code: str) -> None:
+        """Delete ``code``: it answers ``Gone`` from now on and is never reused.
+
+        Raises ``NotFound`` for an unknown code and ``Gone`` for one already deleted.
+        """
+        link = self.store.get(code) if is_code(code) else None
+        if link is None:
+            raise NotFound(f"No link has the code {code!r}.")
+        if not self.store.delete(code, self.clock()):
+            raise Gone(f"The link {code!r} was already deleted.")
+
+
+def _split_base(base_url: str) -> tuple[str, str]:
+    """``("sho.rt", "/s")`` from ``https://sho.rt/s``."""
+    rest = base_url.split("://", 1)[-1]
+    host, _, path = rest.partition("/")
+    return host, "/" + path if path else ""
