@@ -98,8 +98,13 @@ class Config:
         if not self.allowed_schemes:
             raise ValueError("MINILINK_ALLOWED_SCHEMES must name at least one scheme")
         for token in (self.admin_token, self.create_token):
-            if token is not None and (not token or not token.isascii() or not token.isprintable()):
-                raise ValueError("tokens must be printable ASCII without spaces")
+            if token is not None and not (
+                token.isascii() and token.isprintable() and " " not in token and token
+            ):
+                raise ValueError(
+                    "MINILINK_ADMIN_TOKEN and MINILINK_CREATE_TOKEN must be printable ASCII "
+                    "without spaces"
+                )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Config:

@@ -1,0 +1,310 @@
+"""The sans-I/O app, called directly with Request values."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+import pytest
+
+from minilink import Config, Shortener
+from minilink.core.app import App
+from minilink.core.http import Request, Response
+from minilink.core.openapi import document
+from minilink.storage.memory import MemoryStore
+
+NOW = datetime(2026, 11, 28, 13, 0, tzinfo=timezone.utc)
+
+
+def make_app(**options: Any) -> App:
+    config = Config(**{"rate_limit": 0, **options})
+    return App(
+        Shortener(MemoryStore(), config, clock=lambda: NOW, randbelow=random.Random(3).randrange)
+    )
+
+
+def call(
+    app: App,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    query: str = "",
+    headers: Optional[dict[str, str]] = None,
+    client: Optional[str] = "10.0.0.9",
+) -> Response:
+    h = {"host": "sho.rt"}
+    if body:
+        h["content-type"] = "application/json"
+        h["content-length"] = str(len(body))
+    h.update(headers or {})
+    return app.handle(
+        Request(method=method, path=path, query=query, headers=h, body=body, client=client)
+    )
+
+
+def error_code(response: Response) -> str:
+    return str(json.loads(response.body)["error"]["code"])
+
+
+def test_create_and_redirect() -> None:
+    app = make_app()
+    created = call(app, "POST", "/api/links", b'{"url": "https://a.b/x"}')
+    assert created.status == 201
+    code = json.loads(created.body)["code"]
+    assert created.header("Location") == f"http://sho.rt/{code}"
+    redirect = call(app, "GET", f"/{code}")
+    assert (redirect.status, redirect.header("location"), redirect.body) == (
+        302,
+        "https://a.b/x",
+        b"",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"url": "https://a.b/", "url": "https://c.d/"}', "twice"),
+        (b'{"url": NaN}', "number"),
+        (b'{"url": Infinity}', "number"),
+        (b"[" * 100 + b"]" * 100, "deeply"),
+        (b'{"url": "https://a.b/"', "not valid JSON"),
+        (b"\xff\xfe", "UTF-8"),
+        (b'"https://a.b/"', "JSON object"),
+        (b'{"url": "https://a.b/", "extra": 1}', "Unknown field"),
+        (b"{}", "required"),
+        (b'{"url": 5}', "string"),
+        (b'{"url": "https://a.b/", "expires_at": "tomorrow"}', "ISO 8601"),
+        (b'{"url": "https://a.b/", "expires_at": "2027-01-01T00:00:00"}', "time zone"),
+    ],
+    ids=[
+        "duplicate-key",
+        "nan",
+        "infinity",
+        "deep",
+        "truncated",
+        "not-utf8",
+        "not-object",
+        "unknown-key",
+        "missing-url",
+        "url-type",
+        "bad-time",
+        "naive-time",
+    ],
+)
+def test_strict_json(body: bytes, message: str) -> None:
+    app = make_app()
+    response = call(app, "POST", "/api/links", body)
+    assert response.status == 400 and error_code(response) == "bad_request"
+    assert message in json.loads(response.body)["error"]["message"]
+    assert app.shortener.links() == []
+
+
+def test_expires_at_with_z() -> None:
+    app = make_app()
+    response = call(
+        app, "POST", "/api/links", b'{"url": "https://a.b/", "expires_at": "2026-12-01T00:00:00Z"}'
+    )
+    assert json.loads(response.body)["expires_at"] == "2026-12-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        ({"content-length": "5, 5"}, b"", 400),
+        ({"content-length": "-1"}, b"", 400),
+        ({"content-length": "x"}, b"", 400),
+        ({"content-length": "99999999"}, b"", 413),
+        ({"content-length": "50"}, b'{"url": "https://a.b/"}', 400),
+        ({"transfer-encoding": "chunked"}, b"", 400),
+        ({"content-type": "text/plain", "content-length": "2"}, b"{}", 415),
+        ({"content-encoding": "gzip", "content-length": "2"}, b"{}", 415),
+    ],
+    ids=[
+        "joined-lengths",
+        "negative",
+        "word",
+        "too-large",
+        "short-body",
+        "chunked",
+        "type",
+        "gzip",
+    ],
+)
+def test_body_checks(headers: dict[str, str], body: bytes, status: int) -> None:
+    app = make_app()
+    h = {"content-type": "application/json", **headers}
+    response = app.handle(
+        Request(method="POST", path="/api/links", headers={"host": "sho.rt", **h}, body=body)
+    )
+    assert response.status == status
+    assert app.shortener.links() == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "size"),
+    [
+        ({}, 0),
+        ({"content-length": "10"}, 10),
+        ({"content-length": "70000"}, 0),
+        ({"content-length": "1e3"}, 0),
+    ],
+    ids=["absent", "valid", "over-limit", "invalid"],
+)
+def test_body_size_tells_adapters_what_to_read(headers: dict[str, str], size: int) -> None:
+    assert make_app().body_size(headers) == size
+
+
+def test_a_bug_becomes_a_plain_500_and_is_reported() -> None:
+    class Broken(MemoryStore):
+        def get(self, code: str) -> Any:
+            raise RuntimeError("disk on fire")
+
+    seen: list[BaseException] = []
+    app = App(Shortener(Broken(), Config()), on_error=seen.append)
+    response = app.handle(Request(method="GET", path="/abc", headers={"host": "x"}))
+    assert response.status == 500 and b"fire" not in response.body
+    assert [str(e) for e in seen] == ["disk on fire"]
+
+
+def test_head_keeps_length_and_drops_body() -> None:
+    app = make_app()
+    get = call(app, "GET", "/")
+    head = call(app, "HEAD", "/")
+    assert head.status == 200 and head.body == b""
+    assert head.headers == get.headers and int(get.header("content-length") or 0) == len(get.body)
+
+
+@pytest.mark.parametrize(
+    "path", ["/abc", "/abc/", "//abc", "/./abc", "/x/../abc", "/../abc", "abc"]
+)
+def test_paths_are_normalised(path: str) -> None:
+    app = make_app()
+    call(app, "POST", "/api/links", b'{"url": "https://a.b/", "alias": "abc"}')
+    assert call(app, "GET", path).status == 302
+
+
+@pytest.mark.parametrize("host", ["evil.com\r\nx", "a b", "<script>", "", "x" * 300])
+def test_bad_host_header(host: str) -> None:
+    app = make_app()
+    response = call(app, "POST", "/api/links", b'{"url": "https://a.b/"}', headers={"host": host})
+    assert response.status == 400 and app.shortener.links() == []
+
+
+def test_host_falls_back_to_server() -> None:
+    app = make_app()
+    body = b'{"url": "https://a.b/"}'
+    response = app.handle(
+        Request(
+            method="POST",
+            path="/api/links",
+            headers={"content-type": "application/json", "content-length": str(len(body))},
+            body=body,
+            scheme="https",
+            server=("sho.rt", 8443),
+            root="/s",
+        )
+    )
+    assert json.loads(response.body)["short_url"].startswith("https://sho.rt:8443/s/")
+
+
+def test_forwarded_headers_only_from_trusted_proxies() -> None:
+    body = b'{"url": "https://a.b/"}'
+    spoof = {"x-forwarded-proto": "https", "x-forwarded-for": "6.6.6.6"}
+    plain = make_app(trusted_proxies=())
+    response = call(plain, "POST", "/api/links", body, headers=spoof, client="10.0.0.1")
+    assert json.loads(response.body)["short_url"].startswith("http://")
+    trusting = make_app(trusted_proxies=("10.0.0.0/8",))
+    response = call(trusting, "POST", "/api/links", body, headers=spoof, client="10.0.0.1")
+    assert json.loads(response.body)["short_url"].startswith("https://")
+    assert (
+        trusting.client(
+            Request(headers={"x-forwarded-for": "6.6.6.6, 10.0.0.2"}, client="10.0.0.1")
+        )
+        == "6.6.6.6"
+    )
+
+
+def test_rate_limit_uses_the_forwarded_client_only_when_trusted() -> None:
+    app = make_app(rate_limit=1, trusted_proxies=("10.0.0.1",))
+    body = b'{"url": "https://a.b/%d"}'
+    first = call(
+        app,
+        "POST",
+        "/api/links",
+        body % 1,
+        headers={"x-forwarded-for": "1.1.1.1"},
+        client="10.0.0.1",
+    )
+    other = call(
+        app,
+        "POST",
+        "/api/links",
+        body % 2,
+        headers={"x-forwarded-for": "2.2.2.2"},
+        client="10.0.0.1",
+    )
+    again = call(
+        app,
+        "POST",
+        "/api/links",
+        body % 3,
+        headers={"x-forwarded-for": "1.1.1.1"},
+        client="10.0.0.1",
+    )
+    assert (first.status, other.status, again.status) == (201, 201, 429)
+    assert again.header("retry-after")
+
+
+@pytest.mark.parametrize(
+    ("auth", "status"),
+    [
+        (None, 401),
+        ("Bearer nope", 401),
+        ("Basic czNjcmV0", 401),
+        ("Bearer s3cret", 200),
+        ("bearer s3cret", 200),
+    ],
+    ids=["missing", "wrong", "basic", "right", "case"],
+)
+def test_admin_token(auth: Optional[str], status: int) -> None:
+    app = make_app(admin_token="s3cret")
+    headers = {} if auth is None else {"authorization": auth}
+    response = call(app, "GET", "/api/links", headers=headers)
+    assert response.status == status
+    if status == 401:
+        assert response.header("www-authenticate")
+
+
+def test_query_parsing() -> None:
+    app = make_app(admin_token="t")
+    auth = {"authorization": "Bearer t"}
+    for i in range(3):
+        call(app, "POST", "/api/links", b'{"url": "https://a.b/%d"}' % i)
+    assert call(app, "GET", "/api/links", query="limit=2&limit=3", headers=auth).status == 400
+    assert call(app, "GET", "/api/links", query="limit=%FF", headers=auth).status == 400
+    assert call(app, "GET", "/api/links", query="limit=", headers=auth).status == 200
+    page = json.loads(call(app, "GET", "/api/links", query="limit=2", headers=auth).body)
+    assert len(page["links"]) == 2 and page["next"] == page["links"][-1]["code"]
+
+
+def test_openapi_matches_the_router() -> None:
+    """Every documented operation is routed, and answers one of its documented statuses."""
+    app = make_app(admin_token="t")
+    created = json.loads(call(app, "POST", "/api/links", b'{"url": "https://a.b/"}').body)
+    doc = document()
+    assert doc["openapi"].startswith("3.1")
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            concrete = path.replace("{code}", created["code"])
+            body = b'{"url": "https://c.d/"}' if method == "post" else b""
+            response = call(
+                app, method.upper(), concrete, body, headers={"authorization": "Bearer t"}
+            )
+            assert str(response.status) in operation["responses"], (method, path, response.status)
+    # And nothing under /api answers that the document does not describe.
+    assert call(app, "GET", "/api/other").status == 404
