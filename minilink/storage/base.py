@@ -17,7 +17,10 @@ The rules every backend must hold, and that ``minilink.testing`` checks:
 * ``hit`` never double-counts and, with ``limit``, never counts past it.
 * Methods raise ``StoreUnavailable`` (never a driver exception) when the backend
   cannot answer now; callers turn that into a 503 with ``Retry-After``.
-* Days are ``YYYY-MM-DD`` strings in UTC; times are aware UTC datetimes.
+* Days are ``YYYY-MM-DD`` strings in UTC; times are aware UTC datetimes (naive ones
+  are refused with ``ValueError``); ``hit`` counts are at least 1.
+* Deduplication is decided before the code: a plain link whose URL is already stored
+  returns the existing link even when the new code would also have been taken.
 
 A store is a context manager; ``close()`` releases its connections and is idempotent.
 """
@@ -38,6 +41,12 @@ class Store:
 
     #: The URL scheme(s) this backend is opened with by ``open_store``.
     scheme: str = ""
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        """Build the store a URL names (``open_store`` calls this with the URL as the
+        user wrote it). Raises ``ValueError`` for a URL this backend cannot read."""
+        raise NotImplementedError
 
     def insert(self, link: Link) -> Optional[Link]:
         """Store ``link`` if its code is free, atomically.

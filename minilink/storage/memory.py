@@ -1,0 +1,162 @@
+"""``MemoryStore``: the reference ``Store``, kept in process memory.
+
+Theory of operation
+-------------------
+This store is the executable meaning of the contract in ``minilink.storage.base``:
+every other backend must behave the way this one does, and the contract suite
+(``minilink.testing.contract``) is checked against it first. So it is written to be
+obviously correct rather than fast:
+
+* one ``threading.Lock`` guards all state, and every method holds it for its whole
+  body, so each method is one atomic step (insert-if-absent, dedupe, hit with limit);
+* links live in a dict by code, tombstones included (a tombstone is a ``Link`` with
+  ``deleted_at`` set, and its code is never free again);
+* ``_order`` lists codes in insertion order, which is what ``recent`` pages through;
+  ``_position`` maps a code to its index there, so an ``after`` cursor is found
+  without a scan;
+* ``_plain`` maps a URL to the code of its live plain link (the dedupe index); a
+  deleted link leaves it, so a new plain link of that URL gets a new code;
+* hits per day are a dict per code, rate-limit counters a dict of windows per key.
+
+Times are stored as aware UTC datetimes; a naive datetime is refused with
+``ValueError`` because it has no meaning as a point in time. Nothing survives
+``close()`` or the end of the process; ``close()`` itself releases nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Optional
+
+from minilink.core.links import Link
+from minilink.storage.base import Store
+
+__all__ = ["MemoryStore"]
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"store times must be timezone-aware, got {value!r}")
+    return value.astimezone(timezone.utc)
+
+
+def _utc_or_none(value: Optional[datetime]) -> Optional[datetime]:
+    return None if value is None else _utc(value)
+
+
+class MemoryStore(Store):
+    """A thread-safe in-memory store; the reference implementation of ``Store``."""
+
+    scheme = "memory"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._links: dict[str, Link] = {}
+        self._order: list[str] = []
+        self._position: dict[str, int] = {}
+        self._plain: dict[str, str] = {}
+        self._daily: dict[str, dict[str, int]] = {}
+        self._windows: dict[str, dict[int, int]] = {}
+
+    @classmethod
+    def from_url(cls, url: str) -> MemoryStore:
+        """Open from ``memory:`` or ``memory://``; raises ``ValueError`` for anything else."""
+        if url.lower() not in ("memory:", "memory://"):
+            raise ValueError(f"a memory store URL is 'memory:' (or 'memory://'), not {url!r}")
+        return cls()
+
+    def insert(self, link: Link) -> Optional[Link]:
+        link = replace(
+            link,
+            created_at=_utc(link.created_at),
+            expires_at=_utc_or_none(link.expires_at),
+            deleted_at=_utc_or_none(link.deleted_at),
+        )
+        deduped = link.plain and link.deleted_at is None
+        with self._lock:
+            # Dedupe comes before the code check: a caller shortening a URL that is
+            # already shortened wants the existing link whatever code it proposed.
+            if deduped and link.url in self._plain:
+                return self._links[self._plain[link.url]]
+            if link.code in self._links:
+                return None
+            self._links[link.code] = link
+            self._position[link.code] = len(self._order)
+            self._order.append(link.code)
+            if deduped:
+                self._plain[link.url] = link.code
+            return link
+
+    def get(self, code: str) -> Optional[Link]:
+        with self._lock:
+            return self._links.get(code)
+
+    def hit(self, code: str, day: str, *, count: int = 1, limit: Optional[int] = None) -> bool:
+        if count < 1:
+            raise ValueError(f"hit count must be at least 1, not {count}")
+        with self._lock:
+            link = self._links.get(code)
+            if link is None or link.deleted_at is not None:
+                return False
+            if limit is not None and link.hits + count > limit:
+                return False
+            self._links[code] = replace(link, hits=link.hits + count)
+            days = self._daily.setdefault(code, {})
+            days[day] = days.get(day, 0) + count
+            return True
+
+    def daily(self, code: str, since: str) -> list[tuple[str, int]]:
+        with self._lock:
+            days = self._daily.get(code, {})
+            return sorted((day, n) for day, n in days.items() if day >= since)
+
+    def delete(self, code: str, at: datetime) -> bool:
+        at = _utc(at)
+        with self._lock:
+            link = self._links.get(code)
+            if link is None or link.deleted_at is not None:
+                return False
+            self._links[code] = replace(link, deleted_at=at)
+            if self._plain.get(link.url) == code:
+                del self._plain[link.url]
+            return True
+
+    def recent(self, limit: int, after: Optional[str] = None) -> list[Link]:
+        with self._lock:
+            if after is None:
+                start = len(self._order)
+            elif after in self._position:
+                start = self._position[after]
+            else:
+                return []
+            page: list[Link] = []
+            for index in range(start - 1, -1, -1):
+                if len(page) >= limit:
+                    break
+                link = self._links[self._order[index]]
+                if link.deleted_at is None:
+                    page.append(link)
+            return page
+
+    def allow(self, key: str, window: int, limit: int) -> bool:
+        with self._lock:
+            windows = self._windows.setdefault(key, {})
+            # Only this key's older windows are dropped: window numbers of different
+            # keys may count different spans of time, so they cannot be compared.
+            for old in [w for w in windows if w < window]:
+                del windows[old]
+            counted = windows.get(window, 0)
+            if counted >= limit:
+                return False
+            windows[window] = counted + 1
+            return True
+
+    def ping(self) -> None:
+        return None
+
+    def close(self) -> None:
+        # Nothing to release; the data stays readable so a closed reference store
+        # still shows what a test did.
+        return None

@@ -1,0 +1,497 @@
+"""``SQLiteStore``: the embedded default store, stdlib ``sqlite3`` only.
+
+Theory of operation
+-------------------
+One database file is shared by every process and thread that serves the site: many
+CGI processes at once, or the threads of a WSGI server. The rules that make that safe:
+
+* **Connections.** One connection per thread (``threading.local``), opened lazily on
+  the thread's first call, so building a store costs nothing and a CGI request that
+  fails early never touches the file. Every connection is also tracked, so
+  ``close()`` closes them all; a connection whose thread has ended is closed when the
+  next thread connects (thread-per-request servers would leak them otherwise). A
+  process that forks with open connections leaves them alone in the child (closing a
+  SQLite handle that belongs to another process is unsafe) and reconnects there.
+* **Connection set-up**, once per connection: WAL journal (readers never block the
+  writer), ``synchronous=NORMAL`` (safe with WAL: a process crash loses no committed
+  transaction; a power loss may lose the last ones, never corrupts), the busy timeout
+  of the store, and the schema check below.
+* **Transactions.** ``isolation_level=None``: the module never opens transactions
+  behind our back. Every write is ``BEGIN IMMEDIATE`` ... ``COMMIT``: the write lock is
+  taken first, so no transaction ever reads, then fails to upgrade to a write (that
+  pattern produced hundreds of thousands of "database is locked" errors under load).
+  A read is one autocommit ``SELECT``.
+* **Busy.** The busy timeout makes SQLite wait for the lock; if it still reports
+  "locked" or "busy", the call is retried with a short backoff while the store's
+  ``timeout`` budget lasts, and then raises ``StoreUnavailable``. No ``sqlite3``
+  exception leaves this module: every one becomes ``StoreUnavailable`` with a
+  sentence naming the database file.
+* **Schema.** ``PRAGMA user_version`` is the number of ``_MIGRATIONS`` applied. A
+  connection that finds it behind applies the missing ones inside ``BEGIN IMMEDIATE``
+  and re-reads the version there, so processes racing on a fresh file migrate it once.
+  A database newer than this code is refused rather than misread.
+* **Atomic rules.** ``insert`` is the dedupe lookup and ``INSERT ... ON CONFLICT DO
+  NOTHING`` in one immediate transaction; a partial unique index on the URL of live
+  plain links backs the dedupe rule in the schema itself. ``hit`` is one guarded
+  ``UPDATE`` (the visit limit is in its ``WHERE``) and the per-day upsert, together.
+* **Values.** Times are integers: microseconds since 1970-01-01 UTC, lossless and
+  ordered; they come back as aware UTC datetimes. Days are ``YYYY-MM-DD`` text.
+
+The hot path, ``get``, is one indexed lookup by code on the calling thread's open
+connection, with no schema check after the connection's first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Optional, TypeVar, Union
+
+from minilink.core.errors import StoreUnavailable
+from minilink.core.links import Link
+from minilink.storage.base import Store
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+_T = TypeVar("_T")
+
+#: Each entry moves the schema one version up; ``user_version`` counts those applied.
+#: Never edit an entry that has shipped: append a new one.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """
+        CREATE TABLE links (
+            seq         INTEGER PRIMARY KEY,   -- insertion order, for recent()
+            code        TEXT    NOT NULL UNIQUE,
+            url         TEXT    NOT NULL,
+            created_at  INTEGER NOT NULL,      -- microseconds since the epoch, UTC
+            expires_at  INTEGER,
+            max_visits  INTEGER,
+            hits        INTEGER NOT NULL DEFAULT 0,
+            alias       INTEGER NOT NULL DEFAULT 0,
+            deleted_at  INTEGER
+        )
+        """,
+        # Live plain links are unique by URL: the dedupe rule, enforced by the schema.
+        """
+        CREATE UNIQUE INDEX links_plain_url ON links (url)
+        WHERE alias = 0 AND expires_at IS NULL AND max_visits IS NULL AND deleted_at IS NULL
+        """,
+        """
+        CREATE TABLE daily (
+            code  TEXT    NOT NULL,
+            day   TEXT    NOT NULL,            -- YYYY-MM-DD, UTC
+            hits  INTEGER NOT NULL,
+            PRIMARY KEY (code, day)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE ratelimit (
+            key    TEXT    NOT NULL,
+            win    INTEGER NOT NULL,
+            count  INTEGER NOT NULL,
+            PRIMARY KEY (key, win)
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
+#: The schema version this code writes and reads.
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+# The column lists are spelled out in every statement (no string building), so each
+# statement reads as the SQL it is; _link() reads the columns in this order.
+_GET = (
+    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
+    " FROM links WHERE code = ?"
+)
+_FIND_PLAIN = (
+    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
+    " FROM links WHERE url = ? AND alias = 0 AND expires_at IS NULL"
+    " AND max_visits IS NULL AND deleted_at IS NULL"
+)
+_INSERT = (
+    "INSERT INTO links"
+    " (code, url, created_at, expires_at, max_visits, hits, alias, deleted_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_HIT = "UPDATE links SET hits = hits + ? WHERE code = ? AND deleted_at IS NULL"
+_HIT_LIMITED = (
+    "UPDATE links SET hits = hits + ? WHERE code = ? AND deleted_at IS NULL AND hits + ? <= ?"
+)
+_HIT_DAY = (
+    "INSERT INTO daily (code, day, hits) VALUES (?, ?, ?)"
+    " ON CONFLICT (code, day) DO UPDATE SET hits = hits + excluded.hits"
+)
+_DAILY = "SELECT day, hits FROM daily WHERE code = ? AND day >= ? ORDER BY day"
+_DELETE = "UPDATE links SET deleted_at = ? WHERE code = ? AND deleted_at IS NULL"
+_RECENT = (
+    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
+    " FROM links WHERE deleted_at IS NULL ORDER BY seq DESC LIMIT ?"
+)
+# An unknown cursor makes the subquery NULL, and "seq < NULL" matches nothing: the
+# empty page the contract asks for, in the same snapshot as the page itself.
+_RECENT_AFTER = (
+    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
+    " FROM links WHERE deleted_at IS NULL AND seq < (SELECT seq FROM links WHERE code = ?)"
+    " ORDER BY seq DESC LIMIT ?"
+)
+_ALLOW_PRUNE = "DELETE FROM ratelimit WHERE key = ? AND win < ?"
+_ALLOW_COUNT = (
+    "INSERT INTO ratelimit (key, win, count) VALUES (?, ?, 1)"
+    " ON CONFLICT (key, win) DO UPDATE SET count = count + 1 WHERE count < ?"
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+_Row = tuple[Any, ...]
+
+
+def _to_micros(value: datetime) -> int:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"store times must be timezone-aware, got {value!r}")
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def _to_micros_or_none(value: Optional[datetime]) -> Optional[int]:
+    return None if value is None else _to_micros(value)
+
+
+def _from_micros(value: Optional[int]) -> Optional[datetime]:
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
+
+
+def _link(row: _Row) -> Link:
+    created_at = _from_micros(row[2])
+    assert created_at is not None  # NOT NULL in the schema
+    return Link(
+        code=row[0],
+        url=row[1],
+        created_at=created_at,
+        expires_at=_from_micros(row[3]),
+        max_visits=row[4],
+        hits=row[5],
+        alias=bool(row[6]),
+        deleted_at=_from_micros(row[7]),
+    )
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    # sqlite_errorcode exists only from Python 3.11; the messages of SQLITE_BUSY
+    # ("database is locked") and SQLITE_LOCKED ("database table is locked") are stable.
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
+
+
+class SQLiteStore(Store):
+    """A ``Store`` in one SQLite file, safe for many processes and threads at once.
+
+    ``path`` is the database file; it is created on first use, its directory must
+    exist. ``timeout`` (seconds) bounds how long a call waits for a lock held by
+    another writer before raising ``StoreUnavailable``.
+    """
+
+    scheme = "sqlite"
+
+    def __init__(self, path: Union[str, os.PathLike[str]], *, timeout: float = 5.0) -> None:
+        if timeout <= 0:
+            raise ValueError(f"the SQLite timeout must be positive, not {timeout}")
+        self.path = os.fspath(path)
+        if self.path in ("", ":memory:") or self.path.startswith("file:"):
+            # Each thread has its own connection, so an in-memory database would be
+            # a different empty database per thread.
+            raise ValueError(
+                f"SQLiteStore needs a file path, not {self.path!r}; use 'memory:' for "
+                "an in-memory store"
+            )
+        self.timeout = timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        # Every open connection with the thread that owns it, to close them all.
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        # Connections inherited through fork: kept referenced, never closed here.
+        self._inherited: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._closed = False
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteStore:
+        """Open from ``sqlite:///relative.db``, ``sqlite:////absolute.db`` or a bare path.
+
+        A URL (not a bare path) may end in ``?timeout=SECONDS``, and its path is
+        percent-decoded. Raises ``ValueError`` for a URL it cannot read.
+        """
+        scheme, colon, rest = url.partition(":")
+        if not colon or scheme.lower().split("+", 1)[0] != "sqlite":
+            return cls(url)  # a bare path is taken as it is
+        rest, _, query = rest.partition("?")
+        if not rest.startswith("///") or rest == "///":
+            raise ValueError(
+                f"a SQLite URL is sqlite:///relative.db or sqlite:////absolute/path.db, not {url!r}"
+            )
+        path = rest[3:]
+        if "%" in path:
+            from urllib.parse import unquote  # rare; keep urllib off the CGI path
+
+            path = unquote(path)
+        timeout = 5.0
+        for pair in filter(None, query.split("&")):
+            name, _, value = pair.partition("=")
+            if name != "timeout":
+                raise ValueError(f"unknown SQLite URL option {name!r} in {url!r}")
+            try:
+                timeout = float(value)
+            except ValueError:
+                raise ValueError(f"timeout must be a number of seconds in {url!r}") from None
+        return cls(path, timeout=timeout)
+
+    # -- the Store contract -------------------------------------------------------
+
+    def insert(self, link: Link) -> Optional[Link]:
+        created_at = _to_micros(link.created_at)
+        expires_at = _to_micros_or_none(link.expires_at)
+        deleted_at = _to_micros_or_none(link.deleted_at)
+        params = (
+            link.code,
+            link.url,
+            created_at,
+            expires_at,
+            link.max_visits,
+            link.hits,
+            int(link.alias),
+            deleted_at,
+        )
+        deduped = link.plain and link.deleted_at is None
+
+        def transaction(conn: sqlite3.Connection) -> Optional[Link]:
+            # Dedupe first: whatever code was proposed, a URL already shortened
+            # plainly gets its existing link.
+            if deduped:
+                row = conn.execute(_FIND_PLAIN, (link.url,)).fetchone()
+                if row is not None:
+                    return _link(row)
+            if conn.execute(_INSERT, params).rowcount != 1:
+                return None  # the code is taken, by a live link or a tombstone
+            # The link as it now reads back: times in UTC.
+            return replace(
+                link,
+                created_at=_EPOCH + timedelta(microseconds=created_at),
+                expires_at=_from_micros(expires_at),
+                deleted_at=_from_micros(deleted_at),
+            )
+
+        return self._run(transaction, write=True)
+
+    def get(self, code: str) -> Optional[Link]:
+        def read(conn: sqlite3.Connection) -> Optional[Link]:
+            row = conn.execute(_GET, (code,)).fetchone()
+            return None if row is None else _link(row)
+
+        return self._run(read, write=False)
+
+    def hit(self, code: str, day: str, *, count: int = 1, limit: Optional[int] = None) -> bool:
+        if count < 1:
+            raise ValueError(f"hit count must be at least 1, not {count}")
+
+        def transaction(conn: sqlite3.Connection) -> bool:
+            if limit is None:
+                cursor = conn.execute(_HIT, (count, code))
+            else:
+                cursor = conn.execute(_HIT_LIMITED, (count, code, count, limit))
+            if cursor.rowcount != 1:
+                return False
+            conn.execute(_HIT_DAY, (code, day, count))
+            return True
+
+        return self._run(transaction, write=True)
+
+    def daily(self, code: str, since: str) -> list[tuple[str, int]]:
+        def read(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+            return [(day, hits) for day, hits in conn.execute(_DAILY, (code, since))]
+
+        return self._run(read, write=False)
+
+    def delete(self, code: str, at: datetime) -> bool:
+        micros = _to_micros(at)
+
+        def transaction(conn: sqlite3.Connection) -> bool:
+            return conn.execute(_DELETE, (micros, code)).rowcount == 1
+
+        return self._run(transaction, write=True)
+
+    def recent(self, limit: int, after: Optional[str] = None) -> list[Link]:
+        if limit < 1:
+            return []  # SQLite reads a negative LIMIT as "no limit"
+
+        def read(conn: sqlite3.Connection) -> list[Link]:
+            if after is None:
+                rows = conn.execute(_RECENT, (limit,)).fetchall()
+            else:
+                rows = conn.execute(_RECENT_AFTER, (after, limit)).fetchall()
+            return [_link(row) for row in rows]
+
+        return self._run(read, write=False)
+
+    def allow(self, key: str, window: int, limit: int) -> bool:
+        if limit < 1:
+            return False
+
+        def transaction(conn: sqlite3.Connection) -> bool:
+            # Only this key's older windows: window numbers of different keys may
+            # count different spans of time. A key never seen again keeps its last row.
+            conn.execute(_ALLOW_PRUNE, (key, window))
+            return conn.execute(_ALLOW_COUNT, (key, window, limit)).rowcount == 1
+
+        return self._run(transaction, write=True)
+
+    def ping(self) -> None:
+        def read(conn: sqlite3.Connection) -> None:
+            conn.execute("SELECT 1").fetchone()
+
+        self._run(read, write=False)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for _, conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    # -- connections and transactions ----------------------------------------------
+
+    def _run(self, body: Callable[[sqlite3.Connection], _T], *, write: bool) -> _T:
+        """Run ``body`` on this thread's connection, in an immediate transaction if
+        ``write``; retry while the database is busy and the timeout budget lasts."""
+        # One budget for the whole call: SQLite's busy handler spends it first, and
+        # retries (for the busy cases the handler does not cover) only use what is left.
+        deadline = time.monotonic() + self.timeout
+        delay = 0.002
+        while True:
+            try:
+                conn = self._connection()
+                if not write:
+                    return body(conn)
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = body(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback(conn)
+                    raise
+                return result
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise self._unavailable(exc) from exc
+                if time.monotonic() + delay > deadline:
+                    raise StoreUnavailable(
+                        f"the SQLite database {self.path!r} stayed locked by another "
+                        f"writer for more than {self.timeout:g} s"
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+            except sqlite3.Error as exc:
+                raise self._unavailable(exc) from exc
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            # If this fails the transaction is gone already (SQLite rolls back by
+            # itself on some errors); the original error is the one to report.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+
+    def _unavailable(self, exc: sqlite3.Error) -> StoreUnavailable:
+        return StoreUnavailable(f"the SQLite database {self.path!r} cannot be used: {exc}")
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: Optional[sqlite3.Connection] = getattr(self._local, "conn", None)
+        if conn is not None and self._pid == os.getpid():
+            return conn
+        return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        with self._lock:
+            self._check_open()
+            if self._pid != os.getpid():
+                self._inherited.extend(conn for _, conn in self._connections)
+                self._connections = []
+                self._local = threading.local()
+                self._pid = os.getpid()
+            stale = [pair for pair in self._connections if not pair[0].is_alive()]
+            self._connections = [pair for pair in self._connections if pair[0].is_alive()]
+        for _, old in stale:
+            old.close()
+        try:
+            # check_same_thread=False only so that close() may close the connections
+            # of other threads; each connection is otherwise used by its thread alone.
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise self._open_failed(exc) from exc
+        try:
+            self._prepare(conn)
+        except BaseException:
+            conn.close()
+            raise
+        with self._lock:
+            try:
+                self._check_open()  # close() may have run while we connected
+            except StoreUnavailable:
+                conn.close()
+                raise
+            self._connections.append((threading.current_thread(), conn))
+        self._local.conn = conn
+        return conn
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreUnavailable(f"the SQLite store {self.path!r} is closed", retry_after=None)
+
+    def _open_failed(self, exc: sqlite3.Error) -> StoreUnavailable:
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            return StoreUnavailable(
+                f"cannot open the SQLite database {self.path!r}: the directory {folder!r} "
+                "does not exist"
+            )
+        return StoreUnavailable(f"cannot open the SQLite database {self.path!r}: {exc}")
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        # journal_mode=WAL is stored in the file; on a file already in WAL it is a read.
+        conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        conn.execute("PRAGMA synchronous=NORMAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise self._too_new(version)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated between our read and our lock.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise self._too_new(version)
+            for migration in _MIGRATIONS[version:]:
+                for statement in migration:
+                    conn.execute(statement)
+            # PRAGMA takes no parameters; SCHEMA_VERSION is our own integer.
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+            conn.execute("COMMIT")
+        except BaseException:
+            self._rollback(conn)
+            raise
+
+    def _too_new(self, version: int) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"the SQLite database {self.path!r} has schema version {version}, newer than "
+            f"the {SCHEMA_VERSION} this minilink knows; upgrade minilink",
+            retry_after=None,
+        )

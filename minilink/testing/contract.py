@@ -1,0 +1,630 @@
+"""``StoreContract``: the behaviour every ``Store`` backend must show, as a pytest class.
+
+Theory of operation
+-------------------
+A backend proves it keeps the rules of ``minilink.storage.base`` by subclassing
+``StoreContract`` in its own tests and providing one fixture, ``store``, that yields a
+fresh, empty store and closes it afterwards::
+
+    import pytest
+    from minilink.testing.contract import StoreContract
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def store(self, tmp_path):
+            s = MyStore(tmp_path / "links.db")
+            yield s
+            s.close()
+
+Every ``test_*`` method then runs against that store: insert-if-absent, tombstones,
+deduplication, hits and their limits, per-day counters, ``recent`` paging, the
+rate-limit windows, time round-trips, the lifecycle, races between threads, and a
+hypothesis state machine that checks a random sequence of calls against a dict model.
+Cross-process races depend on how a backend is deployed, so they live in the
+backend's own tests.
+
+The tests only use the ``store`` they are given, and only ever call ``close()`` on
+it in the lifecycle tests (close is idempotent, so the fixture may close it again).
+The state machine runs many examples on that one store: each example works in its
+own code and URL namespace and compares only what it can see of its own links.
+
+Needs the ``test`` extra (pytest and hypothesis).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, ClassVar, Optional, TypeVar
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    rule,
+    run_state_machine_as_test,
+)
+
+from minilink.core.links import Link
+from minilink.storage.base import Store
+
+__all__ = ["DAY", "T0", "StoreContract", "make_link"]
+
+_T = TypeVar("_T")
+
+#: A creation time with microseconds, so that every round-trip test checks them.
+T0 = datetime(2026, 11, 28, 13, 0, 0, 123456, tzinfo=timezone.utc)
+#: The day most contract tests record their hits on.
+DAY = "2026-11-28"
+
+_UTC = timedelta(0)
+
+
+def make_link(code: str, url: Optional[str] = None, **fields: object) -> Link:
+    """A ``Link`` created at ``T0`` whose URL defaults to one unique to ``code``."""
+    values: dict[str, object] = {
+        "code": code,
+        "url": url if url is not None else f"https://example.com/{code}",
+        "created_at": T0,
+    }
+    values.update(fields)
+    return Link(**values)  # type: ignore[arg-type]
+
+
+def _race(threads: int, task: Callable[[int], _T]) -> list[_T]:
+    """Run ``task(i)`` for ``i`` in ``range(threads)``, all released at one instant."""
+    barrier = threading.Barrier(threads)
+
+    def run(index: int) -> _T:
+        barrier.wait(timeout=30)
+        return task(index)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(run, range(threads)))
+
+
+# Links that are not "plain" and so never take part in deduplication.
+_NOT_PLAIN: dict[str, dict[str, object]] = {
+    "alias": {"alias": True},
+    "expiry": {"expires_at": T0 + timedelta(days=1)},
+    "max_visits": {"max_visits": 5},
+}
+
+_TIMES = {
+    "microseconds": T0,
+    "epoch": datetime(1970, 1, 1, tzinfo=timezone.utc),
+    "before-epoch": datetime(1969, 7, 20, 20, 17, 40, 1, tzinfo=timezone.utc),
+    "far-future": datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
+    "other-offset": datetime(
+        2026, 11, 28, 14, 30, 0, 654321, tzinfo=timezone(timedelta(hours=1, minutes=30))
+    ),
+}
+
+
+class StoreContract:
+    """Subclass with a ``store`` fixture (see the module docstring) to test a backend."""
+
+    @pytest.fixture
+    def store(self) -> Store:
+        """Overridden by every subclass: yield a fresh, empty store, then close it."""
+        raise NotImplementedError(
+            "a StoreContract subclass must define a 'store' fixture that yields a fresh store"
+        )
+
+    # -- insert-if-absent ---------------------------------------------------------
+
+    def test_insert_returns_the_link_and_get_finds_it(self, store: Store) -> None:
+        link = make_link("abc")
+        assert store.insert(link) == link
+        assert store.get("abc") == link
+
+    def test_insert_keeps_every_field(self, store: Store) -> None:
+        link = make_link(
+            "full",
+            "https://example.com/full?q=1#f",
+            expires_at=T0 + timedelta(hours=1, microseconds=7),
+            max_visits=10,
+            alias=True,
+        )
+        assert store.insert(link) == link
+        assert store.get("full") == link
+
+    def test_taken_code_is_refused_and_unchanged(self, store: Store) -> None:
+        first = make_link("same", "https://example.com/first")
+        assert store.insert(first) == first
+        assert store.insert(make_link("same", "https://example.com/second")) is None
+        assert store.insert(make_link("same", "https://example.com/3", alias=True)) is None
+        assert store.get("same") == first
+
+    def test_codes_are_case_sensitive(self, store: Store) -> None:
+        for code in ("ab", "aB", "Ab", "AB"):
+            assert store.insert(make_link(code)) is not None
+        stored = [store.get(code) for code in ("ab", "aB", "Ab", "AB")]
+        assert [link.url for link in stored if link] == [
+            "https://example.com/ab",
+            "https://example.com/aB",
+            "https://example.com/Ab",
+            "https://example.com/AB",
+        ]
+        assert store.get("aa") is None
+
+    def test_tombstone_blocks_its_code_forever(self, store: Store) -> None:
+        link = make_link("gone", "https://example.com/x")
+        store.insert(link)
+        assert store.delete("gone", T0)
+        assert store.insert(make_link("gone", "https://example.com/y")) is None
+        assert store.insert(make_link("gone", "https://example.com/x")) is None
+        assert store.insert(make_link("gone", "https://example.com/x", alias=True)) is None
+        tombstone = store.get("gone")
+        assert tombstone is not None
+        assert tombstone.url == "https://example.com/x"
+        assert tombstone.deleted_at == T0
+
+    # -- deduplication ------------------------------------------------------------
+
+    def test_plain_link_of_a_known_url_returns_the_existing_one(self, store: Store) -> None:
+        url = "https://example.com/dup"
+        first = make_link("one", url)
+        store.insert(first)
+        store.hit("one", DAY, count=3)
+        again = store.insert(make_link("two", url, created_at=T0 + timedelta(seconds=5)))
+        assert again == Link(code="one", url=url, created_at=T0, hits=3)
+        assert store.get("two") is None
+        assert [link.code for link in store.recent(10)] == ["one"]
+
+    def test_dedupe_comes_before_the_code_check(self, store: Store) -> None:
+        url = "https://example.com/dup"
+        store.insert(make_link("one", url))
+        store.insert(make_link("other", "https://example.com/other"))
+        again = store.insert(make_link("other", url))
+        assert again is not None
+        assert again.code == "one"
+        same = store.insert(make_link("one", url))
+        assert same is not None
+        assert same.code == "one"
+
+    @pytest.mark.parametrize("kind", sorted(_NOT_PLAIN))
+    def test_links_with_alias_expiry_or_limit_are_not_deduplicated(
+        self, store: Store, kind: str
+    ) -> None:
+        url = "https://example.com/dup"
+        store.insert(make_link("plain", url))
+        special = make_link("special", url, **_NOT_PLAIN[kind])
+        assert store.insert(special) == special
+        assert store.get("special") == special
+
+    @pytest.mark.parametrize("kind", sorted(_NOT_PLAIN))
+    def test_plain_link_is_not_deduplicated_against_other_kinds(
+        self, store: Store, kind: str
+    ) -> None:
+        url = "https://example.com/dup"
+        store.insert(make_link("special", url, **_NOT_PLAIN[kind]))
+        plain = make_link("plain", url)
+        assert store.insert(plain) == plain
+        # ... and the next plain link of that URL finds the plain one.
+        again = store.insert(make_link("third", url))
+        assert again is not None
+        assert again.code == "plain"
+
+    def test_plain_link_is_not_deduplicated_against_a_deleted_one(self, store: Store) -> None:
+        url = "https://example.com/dup"
+        store.insert(make_link("old", url))
+        store.delete("old", T0)
+        fresh = make_link("new", url)
+        assert store.insert(fresh) == fresh
+        again = store.insert(make_link("newer", url))
+        assert again is not None
+        assert again.code == "new"
+
+    # -- get ----------------------------------------------------------------------
+
+    def test_get_of_an_unknown_code_is_none(self, store: Store) -> None:
+        assert store.get("nope") is None
+        store.insert(make_link("yes"))
+        assert store.get("nope") is None
+        assert store.get("yes ") is None
+
+    def test_get_returns_a_tombstone_with_its_deletion_time(self, store: Store) -> None:
+        store.insert(make_link("t"))
+        store.hit("t", DAY, count=2)
+        at = T0 + timedelta(days=2, microseconds=42)
+        assert store.delete("t", at)
+        tombstone = store.get("t")
+        assert tombstone == make_link("t", hits=2, deleted_at=at)
+
+    # -- hits ---------------------------------------------------------------------
+
+    def test_hit_adds_to_the_total_and_the_day(self, store: Store) -> None:
+        store.insert(make_link("h"))
+        assert store.hit("h", "2026-11-28")
+        assert store.hit("h", "2026-11-28", count=4)
+        assert store.hit("h", "2026-11-29")
+        link = store.get("h")
+        assert link is not None
+        assert link.hits == 6
+        assert store.daily("h", "2026-01-01") == [("2026-11-28", 5), ("2026-11-29", 1)]
+
+    def test_hit_of_a_missing_or_deleted_code_records_nothing(self, store: Store) -> None:
+        assert not store.hit("missing", DAY)
+        assert store.daily("missing", "2000-01-01") == []
+        store.insert(make_link("d"))
+        store.hit("d", DAY)
+        store.delete("d", T0)
+        assert not store.hit("d", DAY)
+        assert not store.hit("d", DAY, limit=100)
+        tombstone = store.get("d")
+        assert tombstone is not None
+        assert tombstone.hits == 1
+        assert store.daily("d", "2000-01-01") == [(DAY, 1)]
+
+    def test_hit_with_limit_never_passes_it(self, store: Store) -> None:
+        store.insert(make_link("lim", max_visits=3))
+        assert store.hit("lim", DAY, limit=3)
+        assert store.hit("lim", DAY, count=2, limit=3)  # exactly reaches the limit
+        assert not store.hit("lim", DAY, limit=3)
+        assert not store.hit("lim", DAY, count=5, limit=3)
+        link = store.get("lim")
+        assert link is not None
+        assert link.hits == 3
+        assert store.daily("lim", DAY) == [(DAY, 3)]
+        assert store.hit("lim", DAY, limit=4)  # the limit is per call, not stored
+
+    def test_hit_with_a_count_over_the_limit_is_refused_whole(self, store: Store) -> None:
+        store.insert(make_link("lim"))
+        store.hit("lim", DAY, count=2)
+        assert not store.hit("lim", "2026-11-29", count=2, limit=3)
+        link = store.get("lim")
+        assert link is not None
+        assert link.hits == 2
+        assert store.daily("lim", "2000-01-01") == [(DAY, 2)]
+
+    def test_hit_with_limit_zero_records_nothing(self, store: Store) -> None:
+        store.insert(make_link("z"))
+        assert not store.hit("z", DAY, limit=0)
+        assert store.daily("z", DAY) == []
+
+    # -- daily --------------------------------------------------------------------
+
+    def test_daily_filters_by_since_and_orders_by_day(self, store: Store) -> None:
+        store.insert(make_link("d"))
+        store.insert(make_link("e"))
+        for day, count in (("2026-12-01", 3), ("2026-11-27", 1), ("2026-11-30", 2)):
+            store.hit("d", day, count=count)
+        store.hit("e", "2026-11-30", count=9)
+        assert store.daily("d", "2026-01-01") == [
+            ("2026-11-27", 1),
+            ("2026-11-30", 2),
+            ("2026-12-01", 3),
+        ]
+        assert store.daily("d", "2026-11-30") == [("2026-11-30", 2), ("2026-12-01", 3)]
+        assert store.daily("d", "2026-11-28") == [("2026-11-30", 2), ("2026-12-01", 3)]
+        assert store.daily("d", "2026-12-02") == []
+        assert store.daily("e", "2026-01-01") == [("2026-11-30", 9)]
+
+    # -- delete -------------------------------------------------------------------
+
+    def test_delete_is_idempotent(self, store: Store) -> None:
+        store.insert(make_link("x"))
+        assert store.delete("x", T0)
+        assert not store.delete("x", T0 + timedelta(days=1))
+        tombstone = store.get("x")
+        assert tombstone is not None
+        assert tombstone.deleted_at == T0  # the first deletion's time stays
+        assert not store.delete("never", T0)
+        assert store.get("never") is None
+
+    # -- recent -------------------------------------------------------------------
+
+    def test_recent_is_newest_first_and_limited(self, store: Store) -> None:
+        for code in ("a", "b", "c", "d", "e"):
+            store.insert(make_link(code))
+        assert [link.code for link in store.recent(10)] == ["e", "d", "c", "b", "a"]
+        assert [link.code for link in store.recent(2)] == ["e", "d"]
+        assert store.recent(0) == []
+        assert store.recent(1) == [make_link("e")]
+
+    def test_recent_pages_with_the_after_cursor(self, store: Store) -> None:
+        for code in ("a", "b", "c", "d", "e"):
+            store.insert(make_link(code))
+        assert [link.code for link in store.recent(2, after="d")] == ["c", "b"]
+        assert [link.code for link in store.recent(2, after="b")] == ["a"]
+        assert store.recent(2, after="a") == []
+
+    def test_recent_with_an_unknown_cursor_is_empty(self, store: Store) -> None:
+        store.insert(make_link("a"))
+        assert store.recent(10, after="zzz") == []
+
+    def test_recent_leaves_out_tombstones(self, store: Store) -> None:
+        for code in ("a", "b", "c", "d"):
+            store.insert(make_link(code))
+        store.delete("c", T0)
+        store.delete("a", T0)
+        assert [link.code for link in store.recent(10)] == ["d", "b"]
+        # A cursor on a link deleted since the previous page still continues from it.
+        assert [link.code for link in store.recent(10, after="c")] == ["b"]
+
+    def test_recent_includes_expired_links(self, store: Store) -> None:
+        store.insert(make_link("old", expires_at=T0 - timedelta(days=1)))
+        store.insert(make_link("used", max_visits=1))
+        store.hit("used", DAY)
+        assert [link.code for link in store.recent(10)] == ["used", "old"]
+
+    def test_recent_returns_current_hits(self, store: Store) -> None:
+        store.insert(make_link("a"))
+        store.hit("a", DAY, count=7)
+        assert [link.hits for link in store.recent(1)] == [7]
+
+    # -- allow --------------------------------------------------------------------
+
+    def test_allow_counts_up_to_the_limit_in_a_window(self, store: Store) -> None:
+        assert [store.allow("client", 100, 3) for _ in range(5)] == [
+            True,
+            True,
+            True,
+            False,
+            False,
+        ]
+        assert store.allow("client", 101, 3)  # a new window starts from zero
+
+    def test_allow_keeps_keys_apart(self, store: Store) -> None:
+        assert store.allow("one", 7, 1)
+        assert not store.allow("one", 7, 1)
+        assert store.allow("two", 7, 1)
+
+    def test_allow_with_limit_zero_refuses(self, store: Store) -> None:
+        assert not store.allow("k", 1, 0)
+
+    # -- values -------------------------------------------------------------------
+
+    @pytest.mark.parametrize("when", list(_TIMES.values()), ids=list(_TIMES))
+    def test_times_round_trip_as_aware_utc(self, store: Store, when: datetime) -> None:
+        link = make_link("t", created_at=when, expires_at=when - timedelta(microseconds=1))
+        store.insert(link)
+        store.delete("t", when)
+        stored = store.get("t")
+        assert stored is not None
+        for got, want in (
+            (stored.created_at, link.created_at),
+            (stored.expires_at, link.expires_at),
+            (stored.deleted_at, when),
+        ):
+            assert got == want
+            assert got is not None
+            assert got.utcoffset() == _UTC
+
+    def test_urls_and_codes_round_trip_exactly(self, store: Store) -> None:
+        url = "https://xn--bcher-kva.example/%C3%A4?q=a%20b&x=%27%22;--#frag"
+        link = make_link("Az09_-", url)
+        assert store.insert(link) == link
+        assert store.get("Az09_-") == link
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def test_ping_answers(self, store: Store) -> None:
+        store.ping()  # raises StoreUnavailable when the store does not answer
+
+    def test_close_is_idempotent(self, store: Store) -> None:
+        store.insert(make_link("a"))
+        store.close()
+        store.close()
+
+    def test_store_is_a_context_manager(self, store: Store) -> None:
+        with store as entered:
+            assert entered is store
+            entered.insert(make_link("a"))
+        store.close()
+
+    # -- races between threads ----------------------------------------------------
+
+    def test_threads_racing_on_one_code_get_one_success(self, store: Store) -> None:
+        results = _race(8, lambda i: store.insert(make_link("race", f"https://e.com/{i}")))
+        winners = [link for link in results if link is not None]
+        assert len(winners) == 1
+        assert store.get("race") == winners[0]
+
+    def test_threads_racing_on_one_url_agree_on_one_code(self, store: Store) -> None:
+        url = "https://example.com/same"
+        results = _race(8, lambda i: store.insert(make_link(f"c{i}", url)))
+        codes = {link.code for link in results if link is not None}
+        assert len(codes) == 1
+        assert len(results) == 8
+        assert [link.code for link in store.recent(10)] == list(codes)
+
+    def test_threads_hitting_count_every_hit_once(self, store: Store) -> None:
+        store.insert(make_link("hot"))
+
+        def visit(_: int) -> int:
+            return sum(store.hit("hot", DAY) for _ in range(200))
+
+        assert _race(8, visit) == [200] * 8
+        link = store.get("hot")
+        assert link is not None
+        assert link.hits == 1600
+        assert store.daily("hot", DAY) == [(DAY, 1600)]
+
+    def test_threads_hitting_with_a_limit_stop_exactly_at_it(self, store: Store) -> None:
+        store.insert(make_link("capped", max_visits=100))
+
+        def visit(_: int) -> int:
+            return sum(store.hit("capped", DAY, limit=100) for _ in range(50))
+
+        assert sum(_race(8, visit)) == 100
+        link = store.get("capped")
+        assert link is not None
+        assert link.hits == 100
+
+    def test_threads_racing_on_allow_count_exactly(self, store: Store) -> None:
+        allowed = _race(8, lambda _: sum(store.allow("k", 1, 20) for _ in range(10)))
+        assert sum(allowed) == 20
+
+    # -- a random walk against a model --------------------------------------------
+
+    def test_matches_a_dict_model(self, store: Store) -> None:
+        class Model(_ModelMachine):
+            target = store
+
+        run_state_machine_as_test(
+            Model,
+            settings=settings(max_examples=50, stateful_step_count=30, deadline=None),
+        )
+
+
+@dataclass
+class _Expected:
+    link: Link
+    hits: int = 0
+    deleted: bool = False
+    days: dict[str, int] = field(default_factory=dict)
+
+
+_DAYS = ("2026-11-27", "2026-11-28", "2026-11-30")
+_KINDS: dict[str, dict[str, object]] = {"plain": {}, **_NOT_PLAIN}
+
+
+class _ModelMachine(RuleBasedStateMachine):
+    """Random calls on ``store`` checked against dicts.
+
+    Each example has its own prefix for codes and URLs, so many examples share one
+    store: this example's links are the newest in it, and only they are compared.
+    """
+
+    #: The store under test, set by a subclass made in the test.
+    target: ClassVar[Store]
+    _namespaces: ClassVar[Iterator[int]] = itertools.count()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = self.target
+        self.ns = f"m{next(self._namespaces)}-"
+        self.links: dict[str, _Expected] = {}
+        self.order: list[str] = []
+
+    def _code(self, suffix: str) -> str:
+        return self.ns + suffix
+
+    def _plain_code(self, url: str) -> Optional[str]:
+        for code, expected in self.links.items():
+            if expected.link.plain and not expected.deleted and expected.link.url == url:
+                return code
+        return None
+
+    @initialize(
+        links=st.lists(
+            st.tuples(
+                st.sampled_from("abcd"), st.sampled_from("xyz"), st.sampled_from(sorted(_KINDS))
+            ),
+            max_size=4,
+        )
+    )
+    def start(self, links: list[tuple[str, str, str]]) -> None:
+        # Most examples should have links to hit and delete from their first step.
+        for suffix, page, kind in links:
+            self.insert(suffix, page, kind)
+
+    @rule(
+        suffix=st.sampled_from("abcd"),
+        page=st.sampled_from("xyz"),
+        kind=st.sampled_from(sorted(_KINDS)),
+    )
+    def insert(self, suffix: str, page: str, kind: str) -> None:
+        code = self._code(suffix)
+        url = f"https://example.com/{self.ns}{page}"
+        link = make_link(code, url, **_KINDS[kind])
+        result = self.store.insert(link)
+        existing = self._plain_code(url) if link.plain else None
+        if existing is not None:
+            assert result is not None
+            assert result.code == existing
+            assert result.hits == self.links[existing].hits
+        elif code in self.links:
+            assert result is None
+        else:
+            assert result == link
+            self.links[code] = _Expected(link)
+            self.order.append(code)
+
+    @rule(suffix=st.sampled_from("abcde"))
+    def get(self, suffix: str) -> None:
+        code = self._code(suffix)
+        got = self.store.get(code)
+        expected = self.links.get(code)
+        if expected is None:
+            assert got is None
+            return
+        assert got is not None
+        assert got.code == code
+        assert got.url == expected.link.url
+        assert got.hits == expected.hits
+        assert (got.deleted_at is not None) == expected.deleted
+        assert (got.alias, got.expires_at, got.max_visits) == (
+            expected.link.alias,
+            expected.link.expires_at,
+            expected.link.max_visits,
+        )
+
+    @rule(
+        suffix=st.sampled_from("abcde"),
+        day=st.sampled_from(_DAYS),
+        count=st.integers(1, 3),
+        slack=st.none() | st.integers(-2, 1),
+    )
+    def hit(self, suffix: str, day: str, count: int, slack: Optional[int]) -> None:
+        code = self._code(suffix)
+        expected = self.links.get(code)
+        # The limit is drawn around the new total, where an off-by-one would show.
+        known = expected.hits if expected is not None else 0
+        limit = None if slack is None else max(0, known + count + slack)
+        recorded = self.store.hit(code, day, count=count, limit=limit)
+        should = (
+            expected is not None
+            and not expected.deleted
+            and (limit is None or expected.hits + count <= limit)
+        )
+        assert recorded == should
+        if expected is not None and should:
+            expected.hits += count
+            expected.days[day] = expected.days.get(day, 0) + count
+
+    @rule(suffix=st.sampled_from("abcde"))
+    def delete(self, suffix: str) -> None:
+        code = self._code(suffix)
+        expected = self.links.get(code)
+        should = expected is not None and not expected.deleted
+        assert self.store.delete(code, T0) == should
+        if expected is not None:
+            expected.deleted = True
+
+    @rule(suffix=st.sampled_from("abcde"), since=st.sampled_from(_DAYS))
+    def daily(self, suffix: str, since: str) -> None:
+        code = self._code(suffix)
+        expected = self.links.get(code)
+        days = expected.days if expected is not None else {}
+        assert self.store.daily(code, since) == sorted(
+            (day, n) for day, n in days.items() if day >= since
+        )
+
+    @rule(limit=st.integers(0, 6), after=st.none() | st.sampled_from("abcde"))
+    def recent(self, limit: int, after: Optional[str]) -> None:
+        cursor = None if after is None else self._code(after)
+        page = self.store.recent(limit, after=cursor)
+        assert len(page) <= limit
+        if cursor is not None and cursor not in self.links:
+            assert page == []
+            return
+        newest_first = self.order[::-1]
+        if cursor is not None:
+            newest_first = newest_first[newest_first.index(cursor) + 1 :]
+        want = [code for code in newest_first if not self.links[code].deleted][:limit]
+        assert [link.code for link in page[: len(want)]] == want
+        # Whatever follows belongs to older examples (this one's links are the newest).
+        assert not any(link.code.startswith(self.ns) for link in page[len(want) :])
+        if len(want) == limit:
+            assert len(page) == limit
+        for link in page[: len(want)]:
+            assert link.hits == self.links[link.code].hits
