@@ -1,0 +1,169 @@
+"""The ASGI 3 adapter: ``application`` for servers, ``create_app`` for code.
+
+Rules (asgiref ``specs/www.rst`` and ``specs/lifespan.rst``):
+
+* ``http`` scopes are translated into a ``Request``: ``path`` is already decoded text
+  (servers replace invalid UTF-8 with U+FFFD); ``root_path`` is the mount prefix, and is
+  stripped from the start of ``path`` when present (the current spec and uvicorn put
+  it there; older servers did not, so its absence is tolerated). The query string is
+  the latin-1 text of its bytes; header names are lower-cased and duplicates joined
+  with ``", "`` (``cookie`` with ``"; "``), as WSGI servers join them.
+* The body is received until ``App.body_size(headers)`` bytes have arrived or the
+  client says there is no more; reading stops once there is enough.
+* The ``Response`` is sent as ``http.response.start`` (int status, lower-cased byte
+  header names, the only change: ASGI requires it) and one ``http.response.body``.
+* ``lifespan``: start-up builds the ``App`` (so a bad configuration fails the server's
+  start with the message), shutdown closes it. Without lifespan the ``App`` is built on
+  the first request. Other scope types (``websocket``) raise, as the spec asks.
+* ``App.handle`` is called inline on the event loop. The stdlib stores answer in
+  microseconds (an SQLite primary-key lookup is ~10 µs), far less than a thread hop
+  costs; a network store (PostgreSQL) will get an async path in a later change, so that
+  the loop never waits on the network.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Awaitable, MutableMapping
+from typing import Any, Callable, Optional
+
+from minilink.core.app import App
+from minilink.core.config import Config
+from minilink.core.http import Request
+
+__all__ = ["ASGIApp", "application", "create_app"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class ASGIApp:
+    """An ASGI 3 application serving one ``App``, given or built by ``factory``."""
+
+    def __init__(
+        self, app: Optional[App] = None, *, factory: Optional[Callable[[], App]] = None
+    ) -> None:
+        if app is None and factory is None:
+            raise TypeError("ASGIApp needs an app or a factory")
+        self._app = app
+        self._factory = factory
+        # One event loop calls us, but a server may run several loops in threads.
+        self._lock = threading.Lock()
+
+    @property
+    def app(self) -> App:
+        """The ``App``; built by the factory on first access, exactly once."""
+        with self._lock:
+            if self._app is None:
+                assert self._factory is not None
+                self._app = self._factory()
+            return self._app
+
+    def close(self) -> None:
+        """Close the ``App``; one built by the factory is forgotten and rebuilt on need."""
+        with self._lock:
+            app = self._app
+            if self._factory is not None:
+                self._app = None
+        if app is not None:
+            app.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            raise ValueError(f"minilink serves HTTP only, not {scope['type']!r}")
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.app  # noqa: B018 - build it now, so errors stop the start
+                except Exception as exc:  # the server shows the message and stops
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = self.app
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers") or ():
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            if name in headers:
+                value = headers[name] + ("; " if name == "cookie" else ", ") + value
+            headers[name] = value
+        size = app.body_size(headers)
+        chunks: list[bytes] = []
+        received = 0
+        while received < size:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # nobody is left to answer
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            received += len(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)[:size]
+        root = scope.get("root_path") or ""
+        path = scope.get("path") or ""
+        if root and (path == root or path.startswith(root + "/")):
+            path = path[len(root) :]
+        server = scope.get("server")
+        client = scope.get("client")
+        request = Request(
+            method=scope.get("method") or "GET",
+            path=path,
+            query=(scope.get("query_string") or b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+            root=root.rstrip("/"),
+            scheme=scope.get("scheme") or "http",
+            # A unix socket server is ``[path, None]``: no host name to fall back on.
+            server=(server[0], int(server[1])) if server and server[1] is not None else None,
+            client=(client[0] or None) if client else None,
+        )
+        response = app.handle(request)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [
+                    (name.lower().encode("latin-1"), value.encode("latin-1"))
+                    for name, value in response.headers
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+
+def create_app(config: Optional[Config] = None, *, app: Optional[App] = None) -> ASGIApp:
+    """An ASGI application for ``app``, or for a new ``App`` built now from ``config``
+    (default: ``Config.from_env(os.environ)``). Raises ``ValueError`` for a bad config."""
+    if app is not None:
+        return ASGIApp(app)
+    cfg = config if config is not None else Config.from_env(os.environ)
+    # A factory rather than one App, so that a start-up after a shutdown reopens it;
+    # built now so that errors surface at start-up.
+    asgi_app = ASGIApp(factory=lambda: App.from_config(cfg))
+    asgi_app.app  # noqa: B018
+    return asgi_app
+
+
+def _from_environment() -> App:
+    return App.from_config(Config.from_env(os.environ))
+
+
+#: The entry point for ASGI servers: ``minilink.adapters.asgi:application``.
+application = ASGIApp(factory=_from_environment)

@@ -1,0 +1,125 @@
+"""The CGI adapter (RFC 3875): one request from the environment and stdin to stdout.
+
+Run as ``python -m minilink.adapters.cgi`` or call ``main()`` from a script.
+
+Rules:
+
+* Start-up is the cost of every CGI request, so this module imports only ``os`` and
+  ``sys``; the core is imported inside ``main``.
+* The environment is read as bytes (``os.environb``) and decoded as latin-1, exactly
+  as PEP 3333 hands it to WSGI, so a non-UTF-8 ``PATH_INFO`` or header reaches the core
+  the same way through both adapters (the translation itself is shared, in
+  ``_environ``). ``HTTPS=on`` (or ``ON``, ``1``) means the scheme is https.
+* stdin is read for exactly ``App.body_size(headers)`` bytes, never past
+  ``CONTENT_LENGTH`` (RFC 3875 §4.2: the server need not close stdin).
+* The answer is ``Status: <code> <reason>``, the core's headers unchanged, a blank line
+  and the body, written as bytes to stdout. Always sending ``Status`` matters: a
+  ``Location`` without it is a *local* redirect for Apache (RFC 3875 §6.2.2).
+* A configuration the app cannot start with (a bad ``MINILINK_*`` value, a store that
+  cannot be opened) is answered with a plain-text 500 carrying one sentence, written
+  to stderr as well for the server log; never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, BinaryIO, Optional, Union
+
+if TYPE_CHECKING:
+    from minilink.core.app import App
+    from minilink.core.http import Response
+
+__all__ = ["main"]
+
+
+def main(
+    app: Optional[App] = None,
+    *,
+    environ: Optional[Mapping[str, Union[bytes, str]]] = None,
+    stdin: Optional[BinaryIO] = None,
+    stdout: Optional[BinaryIO] = None,
+) -> int:
+    """Serve one CGI request; return the process exit status (0, or 1 for a bad setup).
+
+    ``app`` defaults to one built from ``MINILINK_*`` in ``environ`` (default: the
+    process environment) and closed before returning; a given ``app`` is left open.
+    """
+    from minilink.adapters._environ import request_from_environ
+
+    raw = _environ_bytes(environ)
+    out = stdout if stdout is not None else sys.stdout.buffer
+    owned = app is None
+    if app is None:
+        try:
+            app = _build_app({os.fsdecode(k): os.fsdecode(v) for k, v in raw.items()})
+        except ValueError as exc:  # _build_app turns store failures into ValueError
+            message = f"minilink cannot start: {exc}"
+            print(message, file=sys.stderr)
+            _write(out, _plain_500(message))
+            return 1
+    try:
+        # PEP 3333's convention: each byte of the value as one latin-1 character.
+        text = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw.items()}
+        https = text.get("HTTPS", "").lower() in ("on", "1")
+        request = request_from_environ(
+            text,
+            stdin if stdin is not None else sys.stdin.buffer,
+            app.body_size,
+            scheme="https" if https else "http",
+        )
+        _write(out, app.handle(request))
+    finally:
+        if owned:
+            app.close()
+    return 0
+
+
+def _environ_bytes(environ: Optional[Mapping[str, Union[bytes, str]]]) -> dict[bytes, bytes]:
+    if environ is None:
+        environb = getattr(os, "environb", None)  # absent on Windows
+        if environb is not None:
+            return dict(environb)
+        environ = os.environ
+    # Text values are encoded back the way os.environb would hold them.
+    return {
+        os.fsencode(k): v if isinstance(v, bytes) else os.fsencode(v) for k, v in environ.items()
+    }
+
+
+def _build_app(environ: Mapping[str, str]) -> App:
+    from minilink.core.app import App
+    from minilink.core.config import Config
+    from minilink.core.errors import StoreUnavailable
+
+    try:
+        return App.from_config(Config.from_env(environ))
+    except StoreUnavailable as exc:
+        raise ValueError(f"the store cannot be opened ({exc})") from exc
+
+
+def _plain_500(message: str) -> Response:
+    from minilink.core.http import Response
+
+    body = (message + "\n").encode("utf-8")
+    return Response(
+        500,
+        (
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ),
+        body,
+    )
+
+
+def _write(out: BinaryIO, response: Response) -> None:
+    lines = [f"Status: {response.status_line}\r\n"]
+    lines.extend(f"{name}: {value}\r\n" for name, value in response.headers)
+    lines.append("\r\n")
+    out.write("".join(lines).encode("latin-1") + response.body)
+    out.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,794 @@
+"""The shared behavioural suite: every scenario once, through CGI, WSGI and ASGI.
+
+Each scenario asserts its own expectations through every adapter (SPEC §4, and the
+in-process cases of ADAPTER-EDGES.md, numbered ``eN``), then ``run_scenario`` checks
+that the three transcripts are byte-identical and that nothing answered 5xx (except
+the deliberate internal error, e22). Rejected requests are followed by a look at the
+store (the admin list) to show they changed nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+import pytest
+from _failing_store import FailingStore
+from helpers import (
+    ADMIN,
+    AUTH,
+    HTML_TYPE,
+    JSON_TYPE,
+    Scenario,
+    all_links,
+    assert_error,
+    assert_html,
+    assert_length,
+    assert_store_empty,
+    create,
+    run_scenario,
+)
+
+from minilink.testing.clients import Client, Result
+
+SCENARIOS: list[Scenario] = []
+T0 = "2026-11-28T13:00:00Z"
+LINK_KEYS = {"code", "short_url", "url", "created_at", "expires_at", "max_visits", "hits"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def scenario(
+    id: str, **options: Any
+) -> Callable[[Callable[[Client], Any]], Callable[[Client], Any]]:
+    def register(fn: Callable[[Client], Any]) -> Callable[[Client], Any]:
+        SCENARIOS.append(Scenario(id, fn, **options))
+        return fn
+
+    return register
+
+
+def created(client: Client, url: str, **fields: Any) -> dict[str, Any]:
+    result = create(client, url, **fields)
+    assert result.status == 201, (result.status, result.body)
+    body: dict[str, Any] = result.json()
+    return body
+
+
+def assert_redirect(result: Result, location: str, status: int = 302) -> None:
+    assert result.status == status, (result.status, result.body[:200])
+    assert result.header("location") == location
+    assert result.body == b""
+    assert result.header("content-length") == "0"
+
+
+def hits(client: Client, code: str) -> int:
+    result = client.get(f"/api/links/{code}")
+    assert result.status == 200, result.body
+    count: int = result.json()["hits"]
+    return count
+
+
+# -- GET / and the form ----------------------------------------------------------------
+
+
+@scenario("home")
+def _(c: Client) -> None:
+    r = c.get("/")
+    assert_html(r, 200)
+    assert "<form" in r.text
+    assert 'name="url"' in r.text
+    assert "<label" in r.text
+
+
+@scenario("home-prefill-escaped")
+def _(c: Client) -> None:
+    hostile = 'https://example.com/?q="><script>alert(1)</script>'
+    r = c.get("/?" + urlencode({"url": hostile}))
+    assert_html(r, 200)
+    assert "<script>alert(1)" not in r.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+
+
+@scenario("form-create")
+def _(c: Client) -> None:
+    r = c.request("POST", "/", headers=FORM, body=b"url=https%3A%2F%2Fexample.com%2Fform")
+    assert r.status == 303, (r.status, r.body)
+    location = r.header("location") or ""
+    match = re.fullmatch(r"http://testserver/([A-Za-z0-9_-]+)\+", location)
+    assert match, location
+    assert_length(r)
+    page = c.get(location[len("http://testserver") :])
+    assert_html(page, 200)
+    assert "https://example.com/form" in page.text
+    assert hits(c, match.group(1)) == 0
+
+
+@scenario("form-alias")
+def _(c: Client) -> None:
+    r = c.request("POST", "/", headers=FORM, body=b"url=https%3A%2F%2Fexample.com%2F&alias=docs")
+    assert r.status == 303
+    assert r.header("location") == "http://testserver/docs+"
+
+
+@scenario("form-error-keeps-input-escaped")
+def _(c: Client) -> None:
+    body = urlencode({"url": "javascript:alert('<b>x</b>')", "alias": "<i>y"}).encode()
+    r = c.request("POST", "/", headers=FORM, body=body)
+    assert_html(r, 400)
+    assert "<form" in r.text
+    assert "<b>x</b>" not in r.text
+    assert "<i>y" not in r.text
+    assert "&lt;b&gt;x&lt;/b&gt;" in r.text
+    assert_store_empty(c)
+
+
+# -- POST /api/links ---------------------------------------------------------------------
+
+
+@scenario("api-create-dedupe")
+def _(c: Client) -> None:
+    r = create(c, "HTTPS://Example.COM:443")
+    assert r.status == 201, r.body
+    assert r.header("content-type") == JSON_TYPE
+    link = r.json()
+    assert set(link) == LINK_KEYS
+    assert link["url"] == "https://example.com/"
+    assert re.fullmatch(r"[A-Za-z0-9]{7}", link["code"])
+    assert link["short_url"] == f"http://testserver/{link['code']}"
+    assert r.header("location") == link["short_url"]
+    assert link["created_at"] == T0
+    assert link["expires_at"] is None
+    assert link["max_visits"] is None
+    assert link["hits"] == 0
+    again = create(c, "https://example.com/")
+    assert again.status == 200
+    assert again.json() == link
+    other = created(c, "https://example.com/other")
+    assert other["code"] != link["code"]
+    assert c.get(f"/api/links/{link['code']}").json() == link
+
+
+@scenario("api-alias")
+def _(c: Client) -> None:
+    link = created(c, "https://example.com/docs", alias="Docs_1-x")
+    assert link["code"] == "Docs_1-x"
+    assert_redirect(c.get("/Docs_1-x"), "https://example.com/docs")
+    assert c.get("/docs_1-x").status == 404  # codes are case-sensitive
+    taken = create(c, "https://example.org/", alias="Docs_1-x")
+    assert_error(taken, 409, "alias_taken")
+    # An aliased link is never deduplicated into: the plain create makes a new code.
+    plain = created(c, "https://example.com/docs")
+    assert plain["code"] != "Docs_1-x"
+    assert len(all_links(c)) == 2
+
+
+BAD_ALIASES = ["api", "healthz", "static", "a b", "x" * 65, "", "é"]
+
+
+def _bad_alias(alias: str) -> Callable[[Client], None]:
+    def case(c: Client) -> None:
+        assert_error(create(c, "https://example.com/", alias=alias), 400, "invalid_alias")
+        assert_store_empty(c)
+
+    return case
+
+
+for _alias in BAD_ALIASES:
+    SCENARIOS.append(Scenario(f"invalid-alias-{_alias[:8]!r}", _bad_alias(_alias)))
+
+BAD_URLS = {
+    "javascript": "javascript:alert(1)",
+    "data": "data:text/html,<script>alert(1)</script>",
+    "file": "file:///etc/passwd",
+    "ftp": "ftp://example.com/",
+    "userinfo": "https://bank.example@evil.example/",
+    "control-char": "https://example.com/\x00x",
+    "newline": "https://example.com/a\r\nSet-Cookie: x=1",
+    "leading-space": " https://example.com/",
+    "tab-in-host": "https://exa\tmple.com/",
+    "no-host": "https:///path",
+    "relative": "/just/a/path",
+    "too-long": "https://example.com/" + "a" * 4096,
+    "self-link": "http://testserver/abc",
+    "self-link-https-case": "HTTPS://TESTSERVER/x",
+}
+
+
+def _bad_url(url: str) -> Callable[[Client], None]:
+    def case(c: Client) -> None:
+        assert_error(create(c, url), 400, "invalid_url")
+        assert_store_empty(c)
+
+    return case
+
+
+for _name, _url in BAD_URLS.items():
+    SCENARIOS.append(Scenario(f"invalid-url-{_name}", _bad_url(_url)))
+
+
+@scenario("url-max-length-accepted")
+def _(c: Client) -> None:
+    url = "https://example.com/" + "a" * (4096 - len("https://example.com/"))
+    assert created(c, url)["url"] == url
+
+
+@scenario("blocked-host", env={"MINILINK_BLOCKED_HOSTS": ".evil.example,bad.example"})
+def _(c: Client) -> None:
+    assert_error(create(c, "https://www.evil.example/"), 400, "invalid_url")
+    assert_error(create(c, "https://BAD.example/"), 400, "invalid_url")
+    assert_store_empty(c)
+
+
+@scenario("idn-and-non-ascii")
+def _(c: Client) -> None:
+    link = created(c, "https://Bücher.example/straße?q=ü#frag")
+    assert link["url"].startswith("https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%BC")
+    r = c.get(f"/{link['code']}")
+    assert r.status == 302
+    location = r.header("location") or ""
+    assert location == link["url"]
+    assert location.isascii()
+    assert not any(ch.isspace() for ch in location)
+
+
+@scenario("crlf-stays-encoded")
+def _(c: Client) -> None:
+    link = created(c, "https://example.com/a%0D%0ASet-Cookie:%20x=1")
+    r = c.get(f"/{link['code']}")
+    assert r.header("set-cookie") is None
+    assert "\r" not in (r.header("location") or "")
+    assert "\n" not in (r.header("location") or "")
+
+
+@scenario("expires-in")
+def _(c: Client) -> None:
+    link = created(c, "https://example.com/soon", expires_in=60)
+    assert link["expires_at"] == "2026-11-28T13:01:00Z"
+    assert_redirect(c.get(f"/{link['code']}"), "https://example.com/soon")
+    c.clock.advance(61)
+    assert_html(c.get(f"/{link['code']}"), 410)
+    assert_error(c.get(f"/api/links/{link['code']}"), 410, "gone")
+    # Expiring links are never deduplicated: a plain create makes a fresh code.
+    assert created(c, "https://example.com/soon")["code"] != link["code"]
+
+
+@scenario("expires-at")
+def _(c: Client) -> None:
+    link = created(c, "https://example.com/at", expires_at="2026-11-29T00:00:00Z")
+    assert link["expires_at"] == "2026-11-29T00:00:00Z"
+    c.clock.advance(11 * 3600 - 1)
+    assert c.get(f"/{link['code']}").status == 302
+    c.clock.advance(1)
+    assert_html(c.get(f"/{link['code']}"), 410)
+
+
+@scenario("expires-bad-values")
+def _(c: Client) -> None:
+    assert_error(create(c, "https://example.com/", expires_in=-5), 400, "bad_request")
+    assert_error(create(c, "https://example.com/", expires_in="soon"), 400, "bad_request")
+    assert_error(create(c, "https://example.com/", expires_at="tomorrow"), 400, "bad_request")
+    assert_error(create(c, "https://example.com/", max_visits=0), 400, "bad_request")
+    assert_error(create(c, "https://example.com/", max_visits=True), 400, "bad_request")
+    assert_store_empty(c)
+
+
+@scenario("max-visits")
+def _(c: Client) -> None:
+    link = created(c, "https://example.com/twice", max_visits=2)
+    assert link["max_visits"] == 2
+    for _ in range(2):
+        assert_redirect(c.get(f"/{link['code']}"), "https://example.com/twice")
+    assert_html(c.get(f"/{link['code']}"), 410)
+    assert_error(c.get(f"/api/links/{link['code']}"), 410, "gone")
+
+
+@scenario("bad-json")
+def _(c: Client) -> None:
+    json_type = {"Content-Type": "application/json"}
+    for body in (
+        b"{not json",
+        b"[1, 2]",
+        b'"https://example.com/"',
+        b'{"url": 5}',
+        b'{"alias": "x"}',
+        b'{"url": "https://example.com/\xff"}',
+        b"\xef\xbb\xbf\xff\xfe",
+    ):
+        assert_error(
+            c.request("POST", "/api/links", headers=json_type, body=body), 400, "bad_request"
+        )
+    assert_store_empty(c)
+
+
+@scenario("json-charset-param-accepted")
+def _(c: Client) -> None:
+    r = c.request(
+        "POST",
+        "/api/links",
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        body=b'{"url": "https://example.com/cs"}',
+    )
+    assert r.status == 201
+
+
+@scenario("e12-wrong-or-missing-content-type")
+def _(c: Client) -> None:
+    body = b'{"url": "https://example.com/"}'
+    r = c.request("POST", "/api/links", headers={"Content-Type": "text/plain"}, body=body)
+    assert_error(r, 415, "unsupported_media_type")
+    assert_error(c.request("POST", "/api/links", body=body), 415, "unsupported_media_type")
+    r = c.request("POST", "/", headers={"Content-Type": "application/json"}, body=body)
+    assert_html(r, 415)
+    assert_store_empty(c)
+
+
+@scenario("e15-oversized-content-length", env={"MINILINK_MAX_BODY_BYTES": "100"})
+def _(c: Client) -> None:
+    headers = {"Content-Type": "application/json", "Content-Length": "101"}
+    body = b'{"url": "https://example.com/' + b"a" * 80 + b'"}'
+    assert_error(
+        c.request("POST", "/api/links", headers=headers, body=body), 413, "payload_too_large"
+    )
+    assert c.body_read in (0, None), "the body must not be read when it is too large"
+    huge = {"Content-Type": "application/json", "Content-Length": str(10**12)}
+    assert_error(
+        c.request("POST", "/api/links", headers=huge, body=b"{}"), 413, "payload_too_large"
+    )
+    assert c.body_read in (0, None)
+    r = c.request("POST", "/", headers={**FORM, "Content-Length": "5000"}, body=b"url=x")
+    assert_html(r, 413)
+    assert_store_empty(c)
+
+
+@scenario("e13-content-length-variants")
+def _(c: Client) -> None:
+    body = b'{"url": "https://example.com/cl"}'
+    json_type = ("Content-Type", "application/json")
+    exact = c.request(
+        "POST", "/api/links", headers=[json_type, ("Content-Length", str(len(body)))], body=body
+    )
+    assert exact.status == 201
+    code = exact.json()["code"]
+    # Fewer bytes declared than sent: only the declared bytes are read (bad JSON).
+    short = c.request(
+        "POST", "/api/links", headers=[json_type, ("Content-Length", "10")], body=body
+    )
+    assert_error(short, 400, "bad_request")
+    assert c.body_read in (10, None)
+    zero = c.request("POST", "/api/links", headers=[json_type, ("Content-Length", "0")], body=body)
+    assert_error(zero, 400, "bad_request")
+    assert c.body_read in (0, None)
+    for bad in ("abc", "-1", "1.5", "+5", " ", "1e3"):
+        r = c.request("POST", "/api/links", headers=[json_type, ("Content-Length", bad)], body=body)
+        assert_error(r, 400, "bad_request")
+        assert c.body_read in (0, None)
+    assert [link["code"] for link in all_links(c)] == [code]
+
+
+@scenario("e13-no-content-length")
+def _(c: Client) -> None:
+    # No Content-Length (and no chunked framing in CGI/WSGI): there is no body to read.
+    r = c.request("POST", "/api/links", headers=[("Content-Type", "application/json")])
+    assert_error(r, 400, "bad_request")
+    assert_store_empty(c)
+
+
+# -- reading links ----------------------------------------------------------------------
+
+
+@scenario("api-get-404-410")
+def _(c: Client) -> None:
+    assert_error(c.get("/api/links/nope123"), 404, "not_found")
+    link = created(c, "https://example.com/del")
+    assert c.get(f"/api/links/{link['code']}").status == 200
+    assert c.delete(f"/api/links/{link['code']}", headers=AUTH).status == 204
+    assert_error(c.get(f"/api/links/{link['code']}"), 410, "gone")
+
+
+@scenario("stats")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/stats")["code"]
+    c.get(f"/{code}")
+    c.get(f"/{code}")
+    c.clock.advance(86400)
+    c.get(f"/{code}")
+    r = c.get(f"/api/links/{code}/stats?days=7")
+    assert r.status == 200
+    assert r.header("content-type") == JSON_TYPE
+    stats = r.json()
+    assert stats["code"] == code
+    assert stats["hits"] == 3
+    nonzero = [d for d in stats["daily"] if d["hits"]]
+    assert nonzero == [{"date": "2026-11-28", "hits": 2}, {"date": "2026-11-29", "hits": 1}]
+    default = c.get(f"/api/links/{code}/stats").json()
+    assert default["hits"] == 3
+    assert_error(c.get(f"/api/links/{code}/stats?days=abc"), 400, "bad_request")
+    assert_error(c.get("/api/links/nope123/stats"), 404, "not_found")
+
+
+@scenario("admin-list-forbidden-without-token", env={"MINILINK_ADMIN_TOKEN": ""})
+def _(c: Client) -> None:
+    created(c, "https://example.com/")
+    assert_error(c.get("/api/links"), 403, "forbidden")
+    assert_error(c.get("/api/links", headers=AUTH), 403, "forbidden")
+    code = c.history[0][1].json()["code"]
+    assert_error(c.delete(f"/api/links/{code}", headers=AUTH), 403, "forbidden")
+    assert c.get(f"/{code}").status == 302
+
+
+@scenario("e11-admin-list-auth")
+def _(c: Client) -> None:
+    assert_error(c.get("/api/links"), 401, "unauthorized")
+    assert_error(
+        c.get("/api/links", headers={"Authorization": "Bearer wrong"}), 401, "unauthorized"
+    )
+    assert_error(c.get("/api/links", headers={"Authorization": ADMIN}), 401, "unauthorized")
+    assert_error(c.get("/api/links", headers={"Authorization": "Basic YTpi"}), 401, "unauthorized")
+    assert c.get("/api/links", headers={"Authorization": f"Bearer {ADMIN}"}).status == 200
+
+
+@scenario("admin-list-paging")
+def _(c: Client) -> None:
+    codes = []
+    for i in range(3):
+        codes.append(created(c, f"https://example.com/{i}")["code"])
+        c.clock.advance(1)
+    page = c.get("/api/links?limit=2", headers=AUTH)
+    assert page.status == 200
+    assert page.header("content-type") == JSON_TYPE
+    first = page.json()
+    assert [link["code"] for link in first["links"]] == [codes[2], codes[1]]
+    assert set(first["links"][0]) == LINK_KEYS
+    rest = c.get(f"/api/links?limit=2&after={first['next']}", headers=AUTH).json()
+    assert [link["code"] for link in rest["links"]] == [codes[0]]
+    assert rest["next"] is None
+    assert_error(c.get("/api/links?limit=1001", headers=AUTH), 400, "bad_request")
+    assert_error(c.get("/api/links?limit=-1", headers=AUTH), 400, "bad_request")
+
+
+@scenario("delete")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/gone")["code"]
+    assert_error(c.delete(f"/api/links/{code}"), 401, "unauthorized")
+    assert c.get(f"/{code}").status == 302
+    r = c.delete(f"/api/links/{code}", headers=AUTH)
+    assert r.status == 204
+    assert r.body == b""
+    assert r.header("content-length") == "0"
+    assert_error(c.get(f"/api/links/{code}"), 410, "gone")
+    assert_html(c.get(f"/{code}"), 410)
+    assert_html(c.get(f"/{code}+"), 410)
+    assert_error(c.delete(f"/api/links/{code}", headers=AUTH), 410, "gone")
+    assert_error(c.delete("/api/links/nope123", headers=AUTH), 404, "not_found")
+    # The code stays a tombstone: it cannot be taken again as an alias.
+    assert_error(create(c, "https://example.org/", alias=code), 409, "alias_taken")
+
+
+@scenario("openapi")
+def _(c: Client) -> None:
+    r = c.get("/api/openapi.json")
+    assert r.status == 200
+    assert r.header("content-type") == JSON_TYPE
+    doc = r.json()
+    assert re.fullmatch(r"3\.1\.\d+", doc["openapi"])
+    assert "/api/links" in str(doc["paths"])
+
+
+# -- redirects --------------------------------------------------------------------------
+
+
+@scenario("e17-redirect-get-head-crawler")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/r")["code"]
+    get = c.get(f"/{code}")
+    assert_redirect(get, "https://example.com/r")
+    assert get.header("content-type") is not None, "wsgiref.validate needs a Content-Type"
+    head = c.head(f"/{code}")
+    assert head.status == 302
+    assert head.body == b""
+    assert head.headers == get.headers
+    bot = c.get(
+        f"/{code}",
+        headers={"User-Agent": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"},
+    )
+    assert_redirect(bot, "https://example.com/r")
+    assert hits(c, code) == 1  # the GET only: neither HEAD nor the crawler counted
+
+
+@scenario("e17-head-of-pages")
+def _(c: Client) -> None:
+    for target in ("/", "/healthz", "/nope123", "/api/openapi.json"):
+        get, head = c.get(target), c.head(target)
+        assert head.status == get.status
+        assert head.body == b""
+        assert head.headers == get.headers, target
+
+
+@scenario("not-found-page")
+def _(c: Client) -> None:
+    r = c.get("/nope123")
+    assert_html(r, 404)
+    r = c.get("/<script>x")
+    assert r.status in (400, 404)
+    assert "<script>x" not in r.text
+
+
+for _status in ("301", "307", "308"):
+
+    def _redirect_status(c: Client, status: int = int(_status)) -> None:
+        code = created(c, "https://example.com/s")["code"]
+        assert_redirect(c.get(f"/{code}"), "https://example.com/s", status)
+        head = c.head(f"/{code}")
+        assert head.status == status
+        assert head.body == b""
+
+    SCENARIOS.append(
+        Scenario(
+            f"e16-redirect-status-{_status}",
+            _redirect_status,
+            env={"MINILINK_REDIRECT_STATUS": _status},
+        )
+    )
+
+
+@scenario("preview")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/p?a=1&b=<2>")["code"]
+    r = c.get(f"/{code}+")
+    assert_html(r, 200)
+    assert f"http://testserver/{code}" in r.text
+    assert "<2>" not in r.text
+    assert "<svg" in r.text
+    assert hits(c, code) == 0
+    assert_html(c.get("/nope123+"), 404)
+
+
+@scenario("healthz")
+def _(c: Client) -> None:
+    r = c.get("/healthz")
+    assert r.status == 200
+    assert r.body == b"ok"
+    assert (r.header("content-type") or "").startswith("text/plain")
+    assert r.header("content-length") == "2"
+
+
+@scenario("method-not-allowed")
+def _(c: Client) -> None:
+    r = c.request("PUT", "/api/links")
+    assert_error(r, 405, "method_not_allowed")
+    assert {m.strip() for m in (r.header("allow") or "").split(",")} >= {"GET", "POST"}
+    r = c.request("PATCH", "/")
+    assert r.status == 405
+    assert "POST" in (r.header("allow") or "")
+    assert r.header("content-type") == HTML_TYPE
+    r = c.request("POST", "/healthz", headers={"Content-Type": "text/plain"}, body=b"x")
+    assert r.status == 405
+    assert "GET" in (r.header("allow") or "")
+    code = created(c, "https://example.com/m")["code"]
+    r = c.request("POST", f"/{code}")
+    assert r.status == 405
+    assert "GET" in (r.header("allow") or "")
+    r = c.request("PUT", f"/api/links/{code}")
+    assert_error(r, 405, "method_not_allowed")
+    assert "DELETE" in (r.header("allow") or "")
+    assert c.get(f"/{code}").status == 302
+
+
+@scenario("create-token", env={"MINILINK_CREATE_TOKEN": "create-secret"})
+def _(c: Client) -> None:
+    assert_error(create(c, "https://example.com/"), 401, "unauthorized")
+    wrong = {"Authorization": "Bearer nope"}
+    assert_error(create(c, "https://example.com/", headers=wrong), 401, "unauthorized")
+    r = c.request("POST", "/", headers=FORM, body=b"url=https%3A%2F%2Fexample.com%2F")
+    assert r.status == 401
+    assert_store_empty(c)
+    ok = create(c, "https://example.com/", headers={"Authorization": "Bearer create-secret"})
+    assert ok.status == 201
+
+
+@scenario("rate-limit", env={"MINILINK_RATE_LIMIT": "2/60"})
+def _(c: Client) -> None:
+    created(c, "https://example.com/1")
+    created(c, "https://example.com/2")
+    r = create(c, "https://example.com/3")
+    assert_error(r, 429, "rate_limited")
+    retry = r.header("retry-after") or ""
+    assert retry.isdigit()
+    assert 0 < int(retry) <= 60
+    assert len(all_links(c)) == 2
+    c.clock.advance(60)
+    created(c, "https://example.com/3")
+
+
+@scenario("e10-forwarded-for-spoof-ignored", env={"MINILINK_RATE_LIMIT": "1/60"})
+def _(c: Client) -> None:
+    created(c, "https://example.com/1", headers={"X-Forwarded-For": "203.0.113.1"})
+    for spoof in ("X-Forwarded-For", "X_Forwarded_For"):
+        r = create(c, "https://example.com/2", headers={spoof: "198.51.100.7"})
+        assert_error(r, 429, "rate_limited")
+    # An untrusted X-Forwarded-Proto does not change the scheme of short URLs either.
+    c.clock.advance(60)
+    link = created(c, "https://example.com/3", headers={"X-Forwarded-Proto": "https"})
+    assert link["short_url"].startswith("http://testserver/")
+
+
+@scenario("trusted-proxy", env={"MINILINK_TRUSTED_PROXIES": "127.0.0.1"})
+def _(c: Client) -> None:
+    link = created(c, "https://example.com/tp", headers={"X-Forwarded-Proto": "https"})
+    assert link["short_url"].startswith("https://testserver/")
+
+
+@scenario("base-url", env={"MINILINK_BASE_URL": "https://sho.rt/s/"})
+def _(c: Client) -> None:
+    link = created(c, "https://example.com/b")
+    assert link["short_url"] == f"https://sho.rt/s/{link['code']}"
+    assert_error(create(c, "https://sho.rt/s/abc"), 400, "invalid_url")
+
+
+# -- mounting (e2) and paths (e1, e3-e6) ---------------------------------------------------
+
+
+def _mounted(c: Client) -> None:
+    for target in ("/s", "/s/"):
+        assert_html(c.get(target), 200)
+    assert c.get("/s").body == c.get("/s/").body
+    r = c.post_json("/s/api/links", {"url": "https://example.com/m"})
+    assert r.status == 201, r.body
+    link = r.json()
+    assert link["short_url"] == f"http://testserver/s/{link['code']}"
+    assert r.header("location") == link["short_url"]
+    assert_redirect(c.get(f"/s/{link['code']}"), "https://example.com/m")
+    assert_redirect(c.get(f"/s/{link['code']}/"), "https://example.com/m")
+    form = c.request("POST", "/s/", headers=FORM, body=b"url=https%3A%2F%2Fexample.com%2Ff")
+    assert form.status == 303
+    assert (form.header("location") or "").startswith("http://testserver/s/")
+    assert c.get("/s/healthz").body == b"ok"
+    # Self-links are recognised with the prefix too.
+    assert_error(
+        c.post_json("/s/api/links", {"url": f"http://testserver/s/{link['code']}"}),
+        400,
+        "invalid_url",
+    )
+
+
+SCENARIOS.append(Scenario("e2-mounted-under-s", _mounted, root="/s"))
+SCENARIOS.append(
+    Scenario("e2-mounted-asgi-path-without-root", _mounted, root="/s", path_includes_root=False)
+)
+
+
+@scenario("e1-trailing-slash-and-root")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/t")["code"]
+    a, b = c.get(f"/{code}"), c.get(f"/{code}/")
+    assert a.status == b.status == 302
+    assert a.headers == b.headers
+    assert c.get("/").status == 200
+
+
+@scenario("e3-encoded-slash")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/x", alias="a")["code"]
+    # Every server decodes %2F before the app sees the path: /a%2Fb is /a/b.
+    assert c.get("/a%2Fb").status == 404
+    assert c.get(f"/{code}%2F").status == 302
+    assert c.get("/api%2Flinks", headers=AUTH).status == 200
+
+
+@scenario("e4-utf8-path")
+def _(c: Client) -> None:
+    r = c.get("/caf%C3%A9")
+    assert r.status in (400, 404)
+    raw = c.get("/café")
+    assert raw.status == r.status
+    assert raw.body == r.body
+
+
+@scenario("e5-invalid-utf8-path")
+def _(c: Client) -> None:
+    assert_html(c.get("/%FF"), 400)
+    assert c.get("/%FF+").status == 400
+    assert_error(c.get("/api/links/%FF"), 400, "bad_request")
+    assert_error(c.get("/api/links/%C3%28/stats"), 400, "bad_request")
+
+
+@scenario("e6-dot-and-empty-segments")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/dots")["code"]
+    for target in (f"//{code}", f"/./{code}", f"/../{code}", f"/x/../{code}", f"/{code}/."):
+        assert_redirect(c.get(target), "https://example.com/dots")
+
+
+@scenario("e7-non-ascii-query")
+def _(c: Client) -> None:
+    r = c.get("/?url=https://example.com/ü")
+    assert_html(r, 200)
+    code = created(c, "https://example.com/q")["code"]
+    assert c.get(f"/{code}?ü=ö").status == 302
+    assert_error(c.get(f"/api/links/{code}/stats?days=ü"), 400, "bad_request")
+    assert c.get("/api/links?limit=%FF", headers=AUTH).status == 400
+
+
+@scenario("e8-query-parsing")
+def _(c: Client) -> None:
+    cases = {
+        "/?url=a+b": "a b",
+        "/?url=a%20b": "a b",
+        "/?url=a%2Bb": "a+b",
+        "/?url=https%3A%2F%2Fexample.com%2F%3Fq%3D1%26r%3D2": "https://example.com/?q=1&amp;r=2",
+    }
+    for target, shown in cases.items():
+        r = c.get(target)
+        assert r.status == 200
+        assert shown in r.text, (target, shown)
+    assert c.get("/?").body == c.get("/").body
+    assert c.get("/?url=").body == c.get("/").body
+    code = created(c, "https://example.com/q")["code"]
+    for query in ("days=1&days=2", "days=", "days", "&&", "days=7&x"):
+        r = c.get(f"/api/links/{code}/stats?{query}")
+        assert r.status in (200, 400), (query, r.status)
+
+
+@scenario("e9-duplicate-headers")
+def _(c: Client) -> None:
+    two_auth = [("Authorization", f"Bearer {ADMIN}"), ("Authorization", f"Bearer {ADMIN}")]
+    assert_error(c.get("/api/links", headers=two_auth), 401, "unauthorized")
+    r = c.get("/", headers=[("Cookie", "a=1"), ("Cookie", "b=2"), ("Accept", "a"), ("Accept", "b")])
+    assert r.status == 200
+    two_types = [("Content-Type", "application/json"), ("Content-Type", "application/json")]
+    r = c.request("POST", "/api/links", headers=two_types, body=b'{"url": "https://example.com/"}')
+    assert r.status in (400, 415)
+    assert_store_empty(c)
+
+
+@scenario("e22-internal-error", wrap_store=FailingStore, allow_5xx=True)
+def _(c: Client) -> None:
+    r = c.get("/somecode")
+    assert r.status == 500
+    assert_length(r)
+    assert b"deliberate" not in r.body
+    assert b"Traceback" not in r.body
+    api = c.get("/api/links/somecode")
+    assert api.status == 500
+    assert c.get("/healthz").status in (200, 500, 503)
+
+
+@scenario("e24-https")
+def _(c: Client) -> None:
+    r = c.post_json("/api/links", {"url": "https://example.com/h"}, scheme="https")
+    link = r.json()
+    assert link["short_url"] == f"https://testserver/{link['code']}"
+    form = c.request(
+        "POST", "/", headers=FORM, body=b"url=https%3A%2F%2Fexample.com%2F", scheme="https"
+    )
+    assert (form.header("location") or "").startswith("https://testserver/")
+
+
+@scenario("e25-host-fallback")
+def _(c: Client) -> None:
+    link = c.post_json("/api/links", {"url": "https://example.com/h"}, host=None).json()
+    assert link["short_url"] == f"http://testserver/{link['code']}"
+    other = c.post_json("/api/links", {"url": "https://example.com/h2"}, host=None, scheme="https")
+    assert other.json()["short_url"].startswith("https://testserver/")
+    ported = c.post_json("/api/links", {"url": "https://example.com/h3"}, host="testserver:8080")
+    assert ported.json()["short_url"].startswith("http://testserver:8080/")
+    bad = c.post_json("/api/links", {"url": "https://example.com/h4"}, host="evil host/<x>")
+    assert bad.status in (201, 400)
+    if bad.status == 201:
+        assert "<x>" not in bad.json()["short_url"]
+
+
+@scenario("e26-no-client-address", env={"MINILINK_RATE_LIMIT": "1/60"})
+def _(c: Client) -> None:
+    r = c.post_json("/api/links", {"url": "https://example.com/anon"}, remote_addr=None)
+    assert r.status == 201
+    code = r.json()["code"]
+    assert c.get(f"/{code}", remote_addr=None).status == 302
+
+
+# Last, so that every scenario above is registered.
+@pytest.mark.parametrize("case", [pytest.param(s, id=s.id) for s in SCENARIOS])
+def test_same_answer_everywhere(case: Scenario, tmp_path: Path) -> None:
+    run_scenario(case, tmp_path)

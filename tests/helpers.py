@@ -1,0 +1,124 @@
+"""Shared drivers for the tests: scenario registry, transcript comparison, assertions.
+
+A *scenario* is a function ``case(client) -> None`` that sends requests through one
+``minilink.testing.clients.Client`` and asserts what it expects. ``run_scenario`` runs
+it through every adapter (each with its own fresh store, clock and seed), then checks
+that the transcripts (``client.history``) are identical and that nothing answered 5xx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from minilink.testing.clients import Client, Result, make_clients
+
+ADMIN = "admin-secret-token"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+BASE_ENV: dict[str, str] = {"MINILINK_ADMIN_TOKEN": ADMIN}
+HTML_TYPE = "text/html; charset=utf-8"
+JSON_TYPE = "application/json"
+
+Case = Callable[[Client], Any]
+
+
+@dataclass
+class Scenario:
+    id: str
+    fn: Case
+    env: dict[str, str] = field(default_factory=dict)
+    root: str = ""
+    wrap_store: Optional[Callable[..., Any]] = None
+    path_includes_root: bool = True
+    allow_5xx: bool = False
+
+
+def run_scenario(scenario: Scenario, tmp_path: Path) -> dict[str, list[tuple[str, Result]]]:
+    env = {**BASE_ENV, **scenario.env}
+    clients = make_clients(
+        tmp_path,
+        env,
+        root=scenario.root,
+        wrap_store=scenario.wrap_store,
+        path_includes_root=scenario.path_includes_root,
+    )
+    transcripts: dict[str, list[tuple[str, Result]]] = {}
+    try:
+        for name, client in clients.items():
+            try:
+                scenario.fn(client)
+            except AssertionError as exc:
+                raise AssertionError(f"[{name} adapter] {exc}") from exc
+            transcripts[name] = client.history
+    finally:
+        for client in clients.values():
+            client.close()
+    if not scenario.allow_5xx:
+        for name, history in transcripts.items():
+            for request, result in history:
+                assert result.status < 500, f"[{name}] {request} -> {result.status}"
+    assert_same(transcripts)
+    return transcripts
+
+
+def assert_same(transcripts: Mapping[str, list[tuple[str, Result]]]) -> None:
+    """Every adapter's transcript equals the first one, request by request."""
+    (first, reference), *others = transcripts.items()
+    for name, history in others:
+        assert len(history) == len(reference), f"{name} sent {len(history)} requests"
+        for (request, want), (_, got) in zip(reference, history):
+            where = f"{request}: {first} vs {name}"
+            assert got.status == want.status, f"{where}: status {want.status} != {got.status}"
+            assert got.headers == want.headers, (
+                f"{where}: headers differ\n{want.headers}\n{got.headers}"
+            )
+            assert got.body == want.body, f"{where}: body differs\n{want.body!r}\n{got.body!r}"
+
+
+# -- assertions used by many scenarios ------------------------------------------------
+
+
+def assert_html(result: Result, status: int) -> None:
+    assert result.status == status, (result.status, result.body[:300])
+    assert result.header("content-type") == HTML_TYPE
+    csp = result.header("content-security-policy")
+    assert csp
+    assert "default-src" in csp, csp
+    assert result.header("x-content-type-options") == "nosniff"
+    assert result.header("referrer-policy")
+    assert_length(result)
+
+
+def assert_length(result: Result) -> None:
+    assert result.header("content-length") == str(len(result.body)) or (
+        result.body == b"" and result.header("content-length") is not None
+    ), result.headers
+
+
+def assert_error(result: Result, status: int, code: str) -> None:
+    assert result.status == status, (result.status, result.body[:300])
+    assert result.header("content-type") == JSON_TYPE, result.headers
+    body = result.json()
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
+    assert_length(result)
+
+
+def create(client: Client, url: str, **fields: Any) -> Result:
+    headers = fields.pop("headers", None)
+    return client.post_json("/api/links", {"url": url, **fields}, headers=headers)
+
+
+def all_links(client: Client, prefix: str = "") -> list[dict[str, Any]]:
+    """Every link in the store, through the admin list."""
+    result = client.get(f"{prefix}/api/links?limit=1000", headers=AUTH)
+    assert result.status == 200, result.body
+    links: list[dict[str, Any]] = result.json()["links"]
+    return links
+
+
+def assert_store_empty(client: Client, prefix: str = "") -> None:
+    assert all_links(client, prefix) == []
