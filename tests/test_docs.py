@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from minilink import Config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,3 +26,12 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "pytest" in command
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "<!-- test-command -->" in ci
+
+
+def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python example works as written (in an empty directory)."""
+    start = README.index("Use it from Python:")
+    code = README[start:].split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "links.db").exists()

@@ -42,7 +42,7 @@ from minilink.core.errors import (
 from minilink.core.http import Request, Response
 from minilink.core.service import Shortener
 
-__all__ = ["App", "allow_methods"]
+__all__ = ["App", "allow_methods", "redirect"]
 
 _GET = ("GET", "HEAD")
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_:[]")
@@ -52,6 +52,12 @@ _PATH_CHARS = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/%"
 )
 _NOSNIFF = ("X-Content-Type-Options", "nosniff")
+#: Headers of a redirect's empty body (PEP 3333 wants a Content-Type on every 3xx).
+_EMPTY_BODY = (
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", "0"),
+    ("Cache-Control", "no-store"),
+)
 
 
 def _segments(path: str) -> list[str]:
@@ -191,14 +197,7 @@ class App:
     def _redirect(self, request: Request, code: str) -> Response:
         count = request.method == "GET" and not self._is_crawler(request)
         link = self.shortener.visit(code, count=count)
-        return Response(
-            self.config.redirect_status,
-            (
-                ("Location", link.url),
-                ("Cache-Control", "no-store"),
-                ("Content-Length", "0"),
-            ),
-        )
+        return redirect(self.config.redirect_status, link.url)
 
     def _health(self) -> Response:
         try:
@@ -358,6 +357,11 @@ class App:
         if given != media_type:
             raise UnsupportedMediaType(f"Send the request body as {media_type}.")
         return request.body[:declared]
+
+
+def redirect(status: int, location: str) -> Response:
+    """A redirect with an empty body; ``location`` must be an absolute ASCII URL."""
+    return Response(status, (("Location", location), *_EMPTY_BODY))
 
 
 def allow_methods(method: str, allowed: tuple[str, ...]) -> None:

@@ -18,6 +18,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from minilink.core.api import parse_query, rfc3339, single
+from minilink.core.app import redirect
 from minilink.core.errors import AliasTaken, BadRequest, MinilinkError
 from minilink.core.http import Request, Response
 
@@ -143,11 +144,7 @@ def create(app: App, request: Request) -> Response:
         link = app.shortener.shorten(url, alias=alias or None, own=app.own(request))
     except (BadRequest, AliasTaken) as exc:
         return _home(app, request, exc.status, url=url, alias=alias, message=exc.message)
-    location = f"{app.origin(request)}/{link.code}+"
-    return Response(
-        303,
-        (("Location", location), ("Content-Length", "0"), ("Cache-Control", "no-store")),
-    )
+    return redirect(303, f"{app.origin(request)}/{link.code}+")
 
 
 def preview(app: App, request: Request, code: str) -> Response:

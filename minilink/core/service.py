@@ -133,7 +133,9 @@ class Shortener:
             blocked_hosts=config.blocked_hosts,
             own=own_pairs,
         )
-        now = self.clock()
+        # Whole seconds: the JSON API shows 2026-11-28T13:00:00Z, and what it shows is
+        # what is stored.
+        now = self.clock().replace(microsecond=0)
         expiry = self._expiry(now, expires_in, expires_at)
         if max_visits is not None and (
             isinstance(max_visits, bool)

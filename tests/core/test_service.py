@@ -141,7 +141,7 @@ def test_max_visits(sl: Shortener) -> None:
         {"expires_in": "60"},
         {"expires_in": 60, "expires_at": START + timedelta(hours=1)},
         {"expires_at": START - timedelta(seconds=1)},
-        {"expires_at": datetime(2027, 1, 1)},  # noqa: DTZ001 - naive on purpose
+        {"expires_at": datetime(2027, 1, 1)},
         {"max_visits": 0},
         {"max_visits": 1.5},
         {"max_visits": True},

@@ -14,7 +14,7 @@ ACCEPTED = [
     ("http://example.com:8080/x", "http://example.com:8080/x", "other-port"),
     ("https://example.com./", "https://example.com/", "trailing-dot"),
     ("http://bücher.de/", "http://xn--bcher-kva.de/", "idn"),
-    ("https://еxample.com/", "https://xn--xample-2of.com/", "cyrillic-homograph"),
+    ("https://еxample.com/", "https://xn--xample-2of.com/", "cyrillic-homograph"),  # noqa: RUF001
     ("https://a.b/ä?q=ü#ö", "https://a.b/%C3%A4?q=%C3%BC#%C3%B6", "non-ascii"),
     ("https://a.b/%7e%41", "https://a.b/%7E%41", "escape-case"),
     ("https://a.b/100%", "https://a.b/100%25", "lone-percent"),
