@@ -1,0 +1,696 @@
+"""The ``minilink`` command line (also ``python -m minilink``).
+
+Theory of operation
+-------------------
+Every command builds its configuration the one way the adapters do,
+``Config.from_env(os.environ)``, with ``--store`` (accepted before or after the
+command name) taking the place of ``MINILINK_STORE``. The link commands open the
+store, call one ``Shortener`` method and close the store again; ``serve`` hands the
+configuration to an adapter and a server.
+
+Output is meant for scripts: values only, one record per line, fields separated by
+one tab, no headers, nothing decorative (the formats are in ``_EPILOG``, shown by
+``--help``). Errors and the request log go to stderr; ``serve`` prints one
+"serving on URL" line to stdout, so that a wrapper can read the port ``--port 0`` got.
+
+``serve`` runs the WSGI adapter under a threaded ``wsgiref`` server by default, or an
+installed production server chosen by name and imported only then (bottle's
+``ServerAdapter`` idea): waitress, gunicorn (its ``BaseApplication`` in this process;
+``GUNICORN_CMD_ARGS`` is honoured, e.g. ``--workers 4``) or uvicorn with the ASGI
+adapter. Ctrl-C and SIGTERM stop it cleanly: requests in flight finish and the app
+closes its store, so batched hits are written.
+
+Exit statuses:
+
+* 0: done;
+* 1: the command failed for a reason in the request: an unknown or deleted code, a
+  refused URL or alias, a taken alias, a store that could not answer;
+* 2: the command line or the configuration is wrong: a bad option, a bad
+  ``MINILINK_*`` value, a store that cannot be opened, a server not installed;
+* 130: interrupted with Ctrl-C (``serve`` stops cleanly on Ctrl-C and SIGTERM and
+  exits 0).
+
+An error is one sentence on stderr, prefixed ``minilink: error:``; never a traceback
+(``--traceback`` shows one for an error minilink did not expect, to report a bug).
+
+Imports stay inside the functions that need them, so ``minilink --help`` does not pay
+for the store, the adapters or a server it does not use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+    from datetime import datetime
+
+    from minilink.core.config import Config
+    from minilink.core.service import Shortener
+    from minilink.storage.base import Store
+
+__all__ = ["main"]
+
+#: Server names ``serve --server`` accepts; ``auto`` is the first installed of the
+#: production servers, else ``wsgiref``.
+SERVERS = ("wsgiref", "auto", "gunicorn", "waitress", "uvicorn")
+_AUTO_ORDER = ("waitress", "gunicorn", "uvicorn")
+#: Seconds ``serve`` waits for requests in flight before it closes the store.
+_DRAIN_SECONDS = 5.0
+
+_EPILOG = """\
+output (one record per line, tab-separated, no header):
+  shorten   line 1: the short URL when MINILINK_BASE_URL is set, else the code;
+            line 2: the normalised target URL
+  resolve   the target URL (no visit is counted)
+  stats     line 1: "total<TAB>HITS"; then "YYYY-MM-DD<TAB>HITS" per day, oldest first
+  list      "CODE<TAB>URL<TAB>CREATED<TAB>HITS", newest first, CREATED in RFC 3339 UTC;
+            the next page is --after the last CODE printed
+  delete    nothing
+  serve     stdout: "minilink: serving on URL (SERVER, store STORE); ..."; the request
+            log goes to stderr (-q turns it off)
+
+exit status: 0 done; 1 the command failed (unknown or deleted code, refused URL or
+alias, ...); 2 bad usage or configuration (options, MINILINK_* values, a store that
+cannot be opened, a server not installed); 130 interrupted.
+
+configuration comes from the MINILINK_* environment variables (MINILINK_STORE,
+MINILINK_BASE_URL, ...); --store overrides MINILINK_STORE.
+"""
+
+
+class _Failure(Exception):
+    """An error already phrased for the user, with the exit status it means."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        _error("choose a command, e.g. 'minilink shorten URL' (see 'minilink --help').")
+        return 2
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader of our output went away (``minilink list | head -1``): not an error
+        # to report, but stdout must not be flushed again at exit.
+        _discard_stdout()
+        return 1
+    except _Failure as exc:
+        _error(exc.message)
+        return exc.status
+    except Exception as exc:
+        from minilink.core.errors import MinilinkError
+
+        if isinstance(exc, MinilinkError):
+            _error(_sentence(exc.message))
+            return 1
+        if isinstance(exc, OSError):
+            _error(_describe_os_error(exc))
+            return 1
+        if args.traceback:
+            raise
+        _error(
+            f"unexpected {type(exc).__name__}: {exc} "
+            "(run again with --traceback and report it, please)."
+        )
+        return 1
+
+
+# -- the parser -----------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minilink",
+        description="A self-hostable link shortener: serve it, or manage its links.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--store", metavar="URL", default=None, help=_STORE_HELP)
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the traceback of an unexpected error"
+    )
+    parser.set_defaults(command=None)
+    # The same option on every command; SUPPRESS keeps a value given before the
+    # command name from being reset by the command's own default.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", metavar="URL", default=argparse.SUPPRESS, help=_STORE_HELP)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> Any:
+        sub = commands.add_parser(name, parents=[common], help=text, description=text)
+        sub.set_defaults(command=name, handler=handler)
+        return sub
+
+    serve = command("serve", _cmd_serve, "run the web app")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on [127.0.0.1]")
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on, 0 for any free one [8000]"
+    )
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="wsgiref",
+        help="wsgiref (the default: threaded, standard library only), or an installed "
+        "production server; auto picks the first installed of " + ", ".join(_AUTO_ORDER),
+    )
+    serve.add_argument("-q", "--quiet", action="store_true", help="do not log one line per request")
+
+    shorten = command(
+        "shorten",
+        _cmd_shorten,
+        "shorten URL; prints the short URL (or the code without MINILINK_BASE_URL), "
+        "then the normalised target",
+    )
+    shorten.add_argument("url", metavar="URL")
+    shorten.add_argument("--alias", help="the code to use instead of a generated one")
+    expiry = shorten.add_mutually_exclusive_group()
+    expiry.add_argument(
+        "--expires-in", metavar="SECONDS", type=_positive_float, help="expire after SECONDS"
+    )
+    expiry.add_argument(
+        "--expires-at",
+        metavar="TIME",
+        type=_aware_datetime,
+        help="expire at an ISO 8601 time with a zone, e.g. 2030-01-31T12:00:00Z",
+    )
+    shorten.add_argument(
+        "--max-visits", metavar="N", type=_positive_int, help="answer 410 after N visits"
+    )
+
+    resolve = command("resolve", _cmd_resolve, "print the target URL of CODE (counts no visit)")
+    resolve.add_argument("code", metavar="CODE")
+
+    stats = command("stats", _cmd_stats, "print the total and per-day visits of CODE")
+    stats.add_argument("code", metavar="CODE")
+    stats.add_argument(
+        "--days", metavar="N", type=_between(1, 366), default=30, help="days to show, 1-366 [30]"
+    )
+
+    listing = command("list", _cmd_list, "list links, newest first")
+    listing.add_argument(
+        "--limit", metavar="N", type=_between(1, 1000), default=100, help="at most N, 1-1000 [100]"
+    )
+    listing.add_argument("--after", metavar="CODE", help="continue after this code")
+
+    delete = command(
+        "delete", _cmd_delete, "delete CODE: it answers 410 from now on and is never reused"
+    )
+    delete.add_argument("code", metavar="CODE")
+    return parser
+
+
+_STORE_HELP = "store URL or SQLite path [$MINILINK_STORE, else minilink.db]"
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 0 to 65535")
+    return port
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1, None)
+
+
+def _between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        return _whole_number(text, low, high)
+
+    return parse
+
+
+def _whole_number(text: str, low: int, high: Optional[int]) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if value < low or (high is not None and value > high):
+        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number {span}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def _aware_datetime(text: str) -> datetime:
+    from datetime import datetime
+
+    # fromisoformat reads a trailing "Z" only from Python 3.11 on.
+    raw = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time like 2030-01-31T12:00:00Z"
+        ) from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no time zone; add one, like 2030-01-31T12:00:00Z"
+        )
+    return value
+
+
+# -- the link commands -------------------------------------------------------------------
+
+
+def _cmd_shorten(args: argparse.Namespace) -> int:
+    with _shortener(args) as sl:
+        link = sl.shorten(
+            args.url,
+            alias=args.alias,
+            expires_in=args.expires_in,
+            expires_at=args.expires_at,
+            max_visits=args.max_visits,
+        )
+        base = sl.config.base_url
+    _out(f"{base}/{link.code}" if base else link.code)
+    _out(link.url)
+    return 0
+
+
+def _cmd_resolve(args: argparse.Namespace) -> int:
+    with _shortener(args) as sl:
+        link = sl.resolve(args.code)
+    _out(link.url)
+    return 0
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    with _shortener(args) as sl:
+        stats = sl.stats(args.code, days=args.days)
+    _out(f"total\t{stats.hits}")
+    for day, hits in stats.daily:
+        _out(f"{day}\t{hits}")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    with _shortener(args) as sl:
+        links = sl.links(limit=args.limit, after=args.after)
+    for link in links:
+        _out(f"{link.code}\t{link.url}\t{_rfc3339(link.created_at)}\t{link.hits}")
+    return 0
+
+
+def _cmd_delete(args: argparse.Namespace) -> int:
+    with _shortener(args) as sl:
+        sl.delete(args.code)
+    return 0
+
+
+def _shortener(args: argparse.Namespace) -> AbstractContextManager[Shortener]:
+    from contextlib import contextmanager
+
+    @contextmanager
+    def opened() -> Iterator[Shortener]:
+        from minilink.core.service import Shortener
+
+        config = _config(args)
+        store = _open_store(config.store)
+        try:
+            yield Shortener(store, config)
+        finally:
+            store.close()
+
+    return opened()
+
+
+def _config(args: argparse.Namespace) -> Config:
+    """``Config.from_env`` with ``--store`` in place of ``MINILINK_STORE``."""
+    from dataclasses import replace
+
+    from minilink.core.config import Config
+
+    try:
+        config = Config.from_env(os.environ)
+        if args.store is not None:
+            config = replace(config, store=args.store)
+    except ValueError as exc:
+        raise _Failure(_sentence(str(exc)), 2) from None
+    return config
+
+
+def _open_store(url: str) -> Store:
+    """``open_store(url)``, checked with ``ping()``: a store that cannot be opened is
+    one sentence and exit status 2, before the command does anything."""
+    from minilink.core.errors import MinilinkError
+    from minilink.storage import open_store
+
+    try:
+        store = open_store(url)
+    except ValueError as exc:  # open_store's messages already name the URL or scheme
+        raise _Failure(_sentence(str(exc)), 2) from None
+    try:
+        store.ping()
+    except (MinilinkError, OSError) as exc:
+        store.close()
+        if isinstance(exc, MinilinkError):  # a backend's own words name the store already
+            reason = exc.message
+        else:
+            reason = f"cannot open the store {_redact(url)!r}: {_describe_os_error(exc)}"
+        raise _Failure(_sentence(reason), 2) from None
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+# -- serve ------------------------------------------------------------------------------
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    config = _config(args)
+    name: str = args.server
+    if name == "auto":
+        name = _auto_server()
+    # Open the store once up front: a bad --store fails now, with exit status 2, not on
+    # the first request (and the SQLite schema exists before any worker starts).
+    _open_store(config.store).close()
+
+    def terminate(signum: int, frame: object) -> NoReturn:
+        raise KeyboardInterrupt  # SIGTERM stops the server the same clean way as Ctrl-C
+
+    previous: Any = None
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        _RUNNERS[name](config, args.host, args.port, args.quiet)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    print("minilink: stopped.", file=sys.stderr, flush=True)
+    return 0
+
+
+def _auto_server() -> str:
+    from importlib.util import find_spec
+
+    for name in _AUTO_ORDER:
+        if find_spec(name) is not None:
+            return name
+    return "wsgiref"
+
+
+def _import_server(name: str, module: Optional[str] = None) -> Any:
+    """Import an optional server lazily; a missing one is a one-sentence exit 2."""
+    import importlib
+
+    try:
+        return importlib.import_module(module or name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and exc.name.split(".")[0] == name:
+            raise _Failure(
+                f"the {name} server is not installed; install it with 'pip install {name}' "
+                "or leave out --server to use the built-in one.",
+                2,
+            ) from None
+        raise _Failure(f"the {name} server cannot be loaded: {exc}.", 2) from None
+    except ImportError as exc:
+        raise _Failure(f"the {name} server cannot be loaded: {exc}.", 2) from None
+
+
+def _announce(url: str, server: str, config: Config) -> None:
+    print(
+        f"minilink: serving on {url} ({server}, store {_redact(config.store)}); "
+        "press Ctrl-C to stop.",
+        flush=True,
+    )
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def _listening(host: str, port: int) -> AbstractContextManager[None]:
+    """Turn a failure to listen (port taken, unknown host) into one sentence, exit 2."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def binding() -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            address = _url(host, port)[len("http://") : -1]
+            reason = exc.strerror or str(exc)
+            raise _Failure(_sentence(f"cannot listen on {address}: {reason}"), 2) from None
+
+    return binding()
+
+
+def _close_app(app: object) -> None:
+    close = getattr(app, "close", None)
+    if callable(close):
+        close()
+
+
+def _wsgi_app(config: Config) -> Any:
+    from minilink.adapters.wsgi import create_app
+
+    return create_app(config)
+
+
+def _serve_wsgiref(config: Config, host: str, port: int, quiet: bool) -> None:
+    import socket
+    import socketserver
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+    class Server(socketserver.ThreadingMixIn, WSGIServer):
+        daemon_threads = True  # a stuck client must not keep the process alive
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        busy = 0
+        idle = threading.Condition()
+
+        def server_bind(self) -> None:
+            # HTTPServer.server_bind asks DNS for the host's full name, which can take
+            # seconds; the adapter builds URLs from the Host header anyway.
+            socketserver.TCPServer.server_bind(self)
+            self.server_name = host
+            self.server_port = self.server_address[1]
+            self.setup_environ()
+
+        def process_request(self, request: Any, client_address: Any) -> None:
+            with self.idle:
+                self.busy += 1
+            super().process_request(request, client_address)
+
+        def process_request_thread(self, request: Any, client_address: Any) -> None:
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                with self.idle:
+                    self.busy -= 1
+                    self.idle.notify_all()
+
+        def drain(self, timeout: float) -> None:
+            """Wait (at most ``timeout`` seconds) for the requests in flight to finish."""
+            with self.idle:
+                self.idle.wait_for(lambda: self.busy == 0, timeout)
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            if isinstance(sys.exc_info()[1], ConnectionError):
+                return  # a client that hung up is not the server's problem
+            super().handle_error(request, client_address)
+
+    class Handler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            # One line per request, without the client address: minilink keeps
+            # nothing about visitors, and its log should not either.
+            if not quiet:
+                sys.stderr.write(f"[{self.log_date_time_string()}] {format % args}\n")
+
+    app = _wsgi_app(config)
+    try:
+        with _listening(host, port):
+            server = Server((host, port), Handler)
+        try:
+            server.set_app(app)
+            _announce(_url(host, server.server_port), "wsgiref", config)
+            try:
+                server.serve_forever()
+            finally:
+                server.server_close()  # stop accepting, then let the requests in flight end
+                server.drain(_DRAIN_SECONDS)
+        except BaseException:
+            server.server_close()
+            raise
+    finally:
+        _close_app(app)
+
+
+def _serve_waitress(config: Config, host: str, port: int, quiet: bool) -> None:
+    waitress = _import_server("waitress")
+    app = _wsgi_app(config)
+    try:
+        with _listening(host, port):
+            server = waitress.create_server(app, host=host, port=port)
+        try:
+            _announce(_url(host, server.effective_port), "waitress", config)
+            server.run()
+        finally:
+            server.close()
+    finally:
+        _close_app(app)
+
+
+def _serve_gunicorn(config: Config, host: str, port: int, quiet: bool) -> None:
+    base_application: Any = _import_server("gunicorn", "gunicorn.app.base").BaseApplication
+
+    def when_ready(server: Any) -> None:
+        for listener in server.LISTENERS:
+            _announce(f"{listener}/", "gunicorn", config)
+
+    def worker_exit(server: Any, worker: Any) -> None:
+        # Each worker builds its own app (and store connection) after the fork, and
+        # closes it here so that pending hits are flushed.
+        _close_app(getattr(worker, "wsgi", None))
+
+    class Gunicorn(base_application):  # type: ignore[misc]
+        def load_config(self) -> None:
+            # GUNICORN_CMD_ARGS (e.g. "--workers 4") works as it does for gunicorn's own
+            # command; --host and --port win over a --bind given there.
+            parsed = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
+            for key, value in vars(parsed).items():
+                if value is not None and key in self.cfg.settings:
+                    self.cfg.set(key, value)
+            if "control_socket_disable" in self.cfg.settings:  # no stray socket in ~
+                self.cfg.set("control_socket_disable", True)
+            self.cfg.set("bind", [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"])
+            self.cfg.set("when_ready", when_ready)
+            self.cfg.set("worker_exit", worker_exit)
+            if not quiet:
+                self.cfg.set("accesslog", "-")
+                self.cfg.set("access_log_format", '"%(r)s" %(s)s %(b)s')
+
+        def load(self) -> Any:
+            return _wsgi_app(config)
+
+    arbiter = os.getpid()
+    try:
+        Gunicorn().run()
+    except SystemExit as exc:  # the arbiter ends with sys.exit, 0 after a clean stop
+        if os.getpid() != arbiter:
+            raise  # a forked worker leaving: let it exit the way gunicorn means it to
+        if exc.code not in (0, None):
+            raise _Failure(
+                f"gunicorn stopped with status {exc.code}; see its log above.", 1
+            ) from None
+
+
+def _serve_uvicorn(config: Config, host: str, port: int, quiet: bool) -> None:
+    import socket
+
+    uvicorn = _import_server("uvicorn")
+    from minilink.adapters.asgi import create_app
+
+    app = create_app(config)
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # Bind here so that the announced port is the real one, also for --port 0.
+        with _listening(host, port):
+            sock = socket.create_server((host, port), family=family)
+        with sock:
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    app,
+                    log_level="warning",
+                    access_log=not quiet,
+                    lifespan="auto",
+                )
+            )
+            _announce(_url(host, sock.getsockname()[1]), "uvicorn", config)
+            server.run(sockets=[sock])
+    finally:
+        _close_app(app)
+
+
+_RUNNERS: dict[str, Callable[[Config, str, int, bool], None]] = {
+    "wsgiref": _serve_wsgiref,
+    "waitress": _serve_waitress,
+    "gunicorn": _serve_gunicorn,
+    "uvicorn": _serve_uvicorn,
+}
+
+
+# -- output -----------------------------------------------------------------------------
+
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _error(message: str) -> None:
+    print(f"minilink: error: {message}", file=sys.stderr)
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor behind stdout (tests)
+        pass
+
+
+def _sentence(text: str) -> str:
+    """One line, ending with a full stop."""
+    line = " ".join(text.split())
+    return line if line.endswith((".", "!", "?")) else line + "."
+
+
+def _describe_os_error(exc: OSError) -> str:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        return _sentence(f"{reason}: {exc.filename}")
+    return _sentence(reason)
+
+
+def _redact(url: str) -> str:
+    """The store URL without a password, fit to print."""
+    import re
+
+    return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", url)
+
+
+def _rfc3339(moment: datetime) -> str:
+    from datetime import timezone
+
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
