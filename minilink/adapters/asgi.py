@@ -13,7 +13,8 @@ Rules (asgiref ``specs/www.rst`` and ``specs/lifespan.rst``):
 * The ``Response`` is sent as ``http.response.start`` (int status, lower-cased byte
   header names, the only change: ASGI requires it) and one ``http.response.body``.
 * ``lifespan``: start-up builds the ``App`` (so a bad configuration fails the server's
-  start with the message), shutdown closes it. Without lifespan the ``App`` is built on
+  start with the message), shutdown closes it (an ``App`` passed in by the caller is
+  the caller's to close). Without lifespan the ``App`` is built on
   the first request. Other scope types (``websocket``) raise, as the spec asks.
 * ``App.handle`` is called inline on the event loop. The stdlib stores answer in
   microseconds (an SQLite primary-key lookup is ~10 µs), far less than a thread hop
@@ -23,11 +24,10 @@ Rules (asgiref ``specs/www.rst`` and ``specs/lifespan.rst``):
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Awaitable, MutableMapping
 from typing import Any, Callable, Optional
 
+from minilink.adapters._lazy import LazyApp, app_from_environment
 from minilink.core.app import App
 from minilink.core.config import Config
 from minilink.core.http import Request
@@ -40,36 +40,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-class ASGIApp:
+class ASGIApp(LazyApp):
     """An ASGI 3 application serving one ``App``, given or built by ``factory``."""
-
-    def __init__(
-        self, app: Optional[App] = None, *, factory: Optional[Callable[[], App]] = None
-    ) -> None:
-        if app is None and factory is None:
-            raise TypeError("ASGIApp needs an app or a factory")
-        self._app = app
-        self._factory = factory
-        # One event loop calls us, but a server may run several loops in threads.
-        self._lock = threading.Lock()
-
-    @property
-    def app(self) -> App:
-        """The ``App``; built by the factory on first access, exactly once."""
-        with self._lock:
-            if self._app is None:
-                assert self._factory is not None
-                self._app = self._factory()
-            return self._app
-
-    def close(self) -> None:
-        """Close the ``App``; one built by the factory is forgotten and rebuilt on need."""
-        with self._lock:
-            app = self._app
-            if self._factory is not None:
-                self._app = None
-        if app is not None:
-            app.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -153,17 +125,8 @@ def create_app(config: Optional[Config] = None, *, app: Optional[App] = None) ->
     (default: ``Config.from_env(os.environ)``). Raises ``ValueError`` for a bad config."""
     if app is not None:
         return ASGIApp(app)
-    cfg = config if config is not None else Config.from_env(os.environ)
-    # A factory rather than one App, so that a start-up after a shutdown reopens it;
-    # built now so that errors surface at start-up.
-    asgi_app = ASGIApp(factory=lambda: App.from_config(cfg))
-    asgi_app.app  # noqa: B018
-    return asgi_app
-
-
-def _from_environment() -> App:
-    return App.from_config(Config.from_env(os.environ))
+    return ASGIApp.built(config)
 
 
 #: The entry point for ASGI servers: ``minilink.adapters.asgi:application``.
-application = ASGIApp(factory=_from_environment)
+application = ASGIApp(factory=app_from_environment)

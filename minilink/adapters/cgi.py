@@ -57,7 +57,9 @@ def main(
         except ValueError as exc:  # _build_app turns store failures into ValueError
             message = f"minilink cannot start: {exc}"
             print(message, file=sys.stderr)
-            _write(out, _plain_500(message))
+            from minilink.core.http import text_response
+
+            _write(out, text_response(500, message + "\n"))
             return 1
     try:
         # PEP 3333's convention: each byte of the value as one latin-1 character.
@@ -97,20 +99,6 @@ def _build_app(environ: Mapping[str, str]) -> App:
         return App.from_config(Config.from_env(environ))
     except StoreUnavailable as exc:
         raise ValueError(f"the store cannot be opened ({exc})") from exc
-
-
-def _plain_500(message: str) -> Response:
-    from minilink.core.http import Response
-
-    body = (message + "\n").encode("utf-8")
-    return Response(
-        500,
-        (
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-        ),
-        body,
-    )
 
 
 def _write(out: BinaryIO, response: Response) -> None:

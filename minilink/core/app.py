@@ -39,7 +39,7 @@ from minilink.core.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from minilink.core.http import Request, Response
+from minilink.core.http import Request, Response, text_response
 from minilink.core.service import Shortener
 
 __all__ = ["App", "allow_methods", "redirect"]
@@ -51,7 +51,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PATH_CHARS = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/%"
 )
-_NOSNIFF = ("X-Content-Type-Options", "nosniff")
 #: Headers of a redirect's empty body (PEP 3333 wants a Content-Type on every 3xx).
 _EMPTY_BODY = (
     ("Content-Type", "text/plain; charset=utf-8"),
@@ -74,22 +73,7 @@ def _segments(path: str) -> list[str]:
     return out
 
 
-def _plain(status: int, text: str, extra: tuple[tuple[str, str], ...] = ()) -> Response:
-    body = text.encode("utf-8")
-    return Response(
-        status,
-        (
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-            ("Cache-Control", "no-store"),
-            _NOSNIFF,
-            *extra,
-        ),
-        body,
-    )
-
-
-_INTERNAL_ERROR = _plain(500, "Internal server error: the error was logged.\n")
+_INTERNAL_ERROR = text_response(500, "Internal server error: the error was logged.\n")
 
 
 def _report_to_log(exc: BaseException) -> None:
@@ -203,8 +187,8 @@ class App:
         try:
             self.shortener.store.ping()
         except StoreUnavailable:
-            return _plain(503, "unavailable", (("Retry-After", "5"),))
-        return _plain(200, "ok")
+            return text_response(503, "unavailable", (("Retry-After", "5"),))
+        return text_response(200, "ok")
 
     def _is_crawler(self, request: Request) -> bool:
         agent = request.header("user-agent")

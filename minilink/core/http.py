@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
-__all__ = ["REASONS", "Request", "Response", "path_from_wsgi"]
+__all__ = ["REASONS", "Request", "Response", "path_from_wsgi", "text_response"]
 
 #: Reason phrases for every status minilink sends (CGI and WSGI need one; ASGI does not).
 REASONS = {
@@ -113,6 +113,22 @@ class Response:
             if key.lower() == name:
                 return value
         return None
+
+
+def text_response(status: int, text: str, extra: tuple[tuple[str, str], ...] = ()) -> Response:
+    """A plain-text answer (health checks, the fixed 500, start-up failures)."""
+    body = text.encode("utf-8")
+    return Response(
+        status,
+        (
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            *extra,
+        ),
+        body,
+    )
 
 
 def path_from_wsgi(path_info: str) -> str:
