@@ -71,6 +71,9 @@ output (one record per line, tab-separated, no header):
   list      "CODE<TAB>URL<TAB>CREATED<TAB>HITS", newest first, CREATED in RFC 3339 UTC;
             the next page is --after the last CODE printed
   delete    nothing
+  cgi-script  a Python script; relative --store and --package-dir paths are made absolute
+  export    JSON lines: a header line, then one object per link, oldest first
+  import    "imported<TAB>N" then "skipped<TAB>N" (codes already taken)
   serve     stdout: "minilink: serving on URL (SERVER, store STORE); ..."; the request
             log goes to stderr (-q turns it off)
 
@@ -215,6 +218,45 @@ def _parser() -> argparse.ArgumentParser:
         "delete", _cmd_delete, "delete CODE: it answers 410 from now on and is never reused"
     )
     delete.add_argument("code", metavar="CODE")
+
+    cgi_script = command(
+        "cgi-script",
+        _cmd_cgi_script,
+        "print a drop-in CGI script (save it as minilink.cgi on the web host)",
+    )
+    cgi_script.add_argument(
+        "--python",
+        metavar="PATH",
+        default="/usr/bin/python3",
+        help="the host's Python, for the #! line [/usr/bin/python3]",
+    )
+    cgi_script.add_argument(
+        "--package-dir",
+        metavar="DIR",
+        help="the folder holding the minilink package folder on the host, put on sys.path "
+        "[where this minilink is]",
+    )
+
+    exporting = command(
+        "export",
+        _cmd_export,
+        "write every link as JSON lines (tombstones, hits and per-day counts included)",
+    )
+    exporting.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE (replaced when done) [stdout]"
+    )
+    importing = command(
+        "import",
+        _cmd_import,
+        "read links from FILE (- for stdin); codes already taken are skipped",
+    )
+    importing.add_argument("file", metavar="FILE")
+    importing.add_argument(
+        "--format",
+        choices=("jsonl", "yourls", "shlink"),
+        default="jsonl",
+        help="jsonl (minilink export), yourls or shlink (their CSV exports) [jsonl]",
+    )
     return parser
 
 
@@ -331,6 +373,113 @@ def _cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+_CGI_SCRIPT = """\
+#!{python} -IS
+# minilink as a CGI script, made by "minilink cgi-script". -IS: isolated mode, no site
+# module: a faster start, untouched by the host's PYTHON* variables (one argument, as
+# Linux passes the rest of a #! line as one). Settings in the server's environment
+# (SetEnv MINILINK_...) win over the store named here.
+import os
+import sys
+
+os.environ.setdefault("MINILINK_STORE", {store!r})
+sys.path.insert(0, {package_dir!r})
+
+from minilink.adapters.cgi import main  # noqa: E402
+
+sys.exit(main())
+"""
+
+
+def _cmd_cgi_script(args: argparse.Namespace) -> int:
+    import re
+
+    python: str = args.python
+    if not os.path.isabs(python) or any(c.isspace() for c in python):
+        raise _Failure(
+            f"--python must be an absolute path without spaces, not {python!r}: "
+            "it goes on the script's #! line.",
+            2,
+        )
+    store = _config(args).store
+    if not re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", store):  # a bare path, not a URL
+        store = os.path.abspath(store)
+    package_dir = args.package_dir
+    if package_dir is None:
+        import minilink
+
+        package_dir = os.path.dirname(os.path.dirname(os.path.abspath(minilink.__file__)))
+    script = _CGI_SCRIPT.format(
+        python=python, store=store, package_dir=os.path.abspath(package_dir)
+    )
+    sys.stdout.write(script)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from minilink.transfer import Progress, export_jsonl
+
+    progress = Progress("exported") if sys.stderr.isatty() else None
+    store = _open_store(_config(args).store)
+    try:
+        if args.output in (None, "-"):
+            export_jsonl(store, sys.stdout, progress=progress)
+            sys.stdout.flush()
+        else:
+            # Into a temporary file beside FILE, renamed when complete: a FILE that
+            # exists is always a whole export.
+            folder = os.path.dirname(os.path.abspath(args.output))
+            fd, part = tempfile.mkstemp(prefix=".minilink-export-", dir=folder)
+            try:
+                with open(fd, "w", encoding="utf-8", newline="\n") as out:
+                    export_jsonl(store, out, progress=progress)
+                os.replace(part, args.output)
+            except BaseException:
+                os.unlink(part)
+                raise
+    finally:
+        store.close()
+        if progress is not None:
+            progress.finish()
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
+    from minilink.transfer import Progress, import_links
+
+    config = _config(args)
+    stdin = args.file == "-"
+    source: Any = nullcontext(sys.stdin)
+    if not stdin:
+        # utf-8-sig: spreadsheet programs start their CSV files with a byte-order mark.
+        source = open(args.file, encoding="utf-8-sig", newline="")  # noqa: SIM115 - with below
+    with source as lines:
+        progress = None
+        if sys.stderr.isatty():
+            size = 0 if stdin else os.fstat(lines.fileno()).st_size
+            progress = Progress(
+                "imported", fraction=lambda: lines.buffer.tell() / size if size else None
+            )
+        store = _open_store(config.store)
+        try:
+            result = import_links(
+                store, lines, format=args.format, config=config, progress=progress
+            )
+        except ValueError as exc:
+            raise _Failure(_sentence(f"{args.file}: {exc}"), 1) from None
+        finally:
+            store.close()
+            if progress is not None:
+                progress.finish()
+    _out(f"imported\t{result.stored}")
+    _out(f"skipped\t{result.skipped}")
+    return 0
+
+
 def _shortener(args: argparse.Namespace) -> AbstractContextManager[Shortener]:
     from contextlib import contextmanager
 
@@ -350,8 +499,7 @@ def _shortener(args: argparse.Namespace) -> AbstractContextManager[Shortener]:
 
 def _config(args: argparse.Namespace) -> Config:
     """``Config.from_env`` with ``--store`` in place of ``MINILINK_STORE``."""
-    from dataclasses import replace
-
+    from minilink.core._values import replace
     from minilink.core.config import Config
 
     try:
@@ -532,6 +680,21 @@ def _serve_wsgiref(config: Config, host: str, port: int, quiet: bool) -> None:
             super().handle_error(request, client_address)
 
     class Handler(WSGIRequestHandler):
+        def get_environ(self) -> dict[str, Any]:
+            # wsgiref keeps only the first of repeated header fields; every other
+            # server joins them (RFC 9110 §5.3), and the core must see what they see.
+            environ: dict[str, Any] = super().get_environ()
+            for name in {key.lower() for key in self.headers}:
+                values = self.headers.get_all(name) or []
+                if len(values) < 2:
+                    continue
+                key = name.upper().replace("-", "_")
+                if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                    key = "HTTP_" + key
+                joiner = "; " if name == "cookie" else ", "
+                environ[key] = joiner.join(v.strip() for v in values)
+            return environ
+
         def log_message(self, format: str, *args: Any) -> None:
             # One line per request, without the client address: minilink keeps
             # nothing about visitors, and its log should not either.

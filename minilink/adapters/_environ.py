@@ -18,10 +18,12 @@ Rules, from RFC 3875 §4.1 and PEP 3333:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Callable, Optional
-
 from minilink.core.http import Request, path_from_wsgi
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: the CGI adapter imports this module
+    from collections.abc import Mapping
+    from typing import Any, Callable, Optional
 
 __all__ = ["headers_from_environ", "read_body", "request_from_environ"]
 

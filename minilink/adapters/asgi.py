@@ -16,15 +16,22 @@ Rules (asgiref ``specs/www.rst`` and ``specs/lifespan.rst``):
   start with the message), shutdown closes it (an ``App`` passed in by the caller is
   the caller's to close). Without lifespan the ``App`` is built on
   the first request. Other scope types (``websocket``) raise, as the spec asks.
-* ``App.handle`` is called inline on the event loop. The stdlib stores answer in
-  microseconds (an SQLite primary-key lookup is ~10 µs), far less than a thread hop
-  costs; a network store (PostgreSQL) will get an async path in a later change, so that
-  the loop never waits on the network.
+* The event loop never waits on the network. ``App.handle`` is called inline when the
+  store answers in process (memory, SQLite: a primary-key lookup is ~10 µs, far less
+  than a thread hop costs). When the store says it is ``blocking`` (PostgreSQL), the
+  call runs in a bounded thread pool owned by this adapter (``THREADS`` threads,
+  the PostgreSQL pool's default size, started on first use and shut down by
+  ``close()``), and the loop serves other requests meanwhile. This was chosen over an
+  async store because the core is synchronous by design (one ``handle`` for CGI, WSGI
+  and ASGI): a thread per call in flight keeps one core and one store interface, and
+  the slow part, the database round trip, releases the GIL.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
 
 from minilink.adapters._lazy import LazyApp, app_from_environment
@@ -32,7 +39,11 @@ from minilink.core.app import App
 from minilink.core.config import Config
 from minilink.core.http import Request
 
-__all__ = ["ASGIApp", "application", "create_app"]
+__all__ = ["THREADS", "ASGIApp", "application", "create_app"]
+
+#: Threads that run ``App.handle`` for a blocking store (requests in flight beyond
+#: this wait for a free thread, not the event loop).
+THREADS = 10
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -42,6 +53,25 @@ Send = Callable[[Message], Awaitable[None]]
 
 class ASGIApp(LazyApp):
     """An ASGI 3 application serving one ``App``, given or built by ``factory``."""
+
+    _threads: Optional[ThreadPoolExecutor] = None
+
+    def close(self) -> None:
+        """Close a built ``App`` (see ``LazyApp.close``) and stop the worker threads."""
+        with self._lock:
+            threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=True)
+        super().close()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        threads = self._threads
+        if threads is None:
+            with self._lock:
+                if self._threads is None:
+                    self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="minilink")
+                threads = self._threads
+        return threads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -106,7 +136,11 @@ class ASGIApp(LazyApp):
             server=(server[0], int(server[1])) if server and server[1] is not None else None,
             client=(client[0] or None) if client else None,
         )
-        response = app.handle(request)
+        if app.shortener.store.blocking:
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(self._executor(), app.handle, request)
+        else:
+            response = app.handle(request)
         await send(
             {
                 "type": "http.response.start",

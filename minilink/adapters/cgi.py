@@ -16,35 +16,42 @@ Rules:
   and the body, written as bytes to stdout. Always sending ``Status`` matters: a
   ``Location`` without it is a *local* redirect for Apache (RFC 3875 §6.2.2).
 * A configuration the app cannot start with (a bad ``MINILINK_*`` value, a store that
-  cannot be opened) is answered with a plain-text 500 carrying one sentence, written
-  to stderr as well for the server log; never a traceback.
+  cannot be opened) is answered with a fixed plain-text 500, and the one sentence
+  that says why goes to stderr, the server's error log (it may name files or a
+  database URL, which are no business of a client); never a traceback.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, BinaryIO, Optional, Union
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: a CGI request pays for every import
+    from collections.abc import Mapping
+    from typing import BinaryIO, NoReturn, Optional, Union
+
     from minilink.core.app import App
     from minilink.core.http import Response
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
+
+_CANNOT_START = "minilink cannot start: the reason is in the server's error log.\n"
 
 
 def main(
     app: Optional[App] = None,
     *,
-    environ: Optional[Mapping[str, Union[bytes, str]]] = None,
+    environ: Optional[Union[Mapping[bytes, bytes], Mapping[str, str]]] = None,
     stdin: Optional[BinaryIO] = None,
     stdout: Optional[BinaryIO] = None,
+    close: bool = True,
 ) -> int:
     """Serve one CGI request; return the process exit status (0, or 1 for a bad setup).
 
     ``app`` defaults to one built from ``MINILINK_*`` in ``environ`` (default: the
-    process environment) and closed before returning; a given ``app`` is left open.
+    process environment) and closed before returning, unless ``close`` is false (see
+    ``run``); a given ``app`` is left open.
     """
     from minilink.adapters._environ import request_from_environ
 
@@ -55,11 +62,11 @@ def main(
         try:
             app = _build_app({os.fsdecode(k): os.fsdecode(v) for k, v in raw.items()})
         except ValueError as exc:  # _build_app turns store failures into ValueError
-            message = f"minilink cannot start: {exc}"
-            print(message, file=sys.stderr)
+            print(f"minilink cannot start: {exc}", file=sys.stderr)
             from minilink.core.http import text_response
 
-            _write(out, text_response(500, message + "\n"))
+            # The reason may name files or a database URL: the log gets it, not the client.
+            _write(out, text_response(500, _CANNOT_START))
             return 1
     try:
         # PEP 3333's convention: each byte of the value as one latin-1 character.
@@ -73,12 +80,30 @@ def main(
         )
         _write(out, app.handle(request))
     finally:
-        if owned:
+        if owned and close:
             app.close()
     return 0
 
 
-def _environ_bytes(environ: Optional[Mapping[str, Union[bytes, str]]]) -> dict[bytes, bytes]:
+def run() -> NoReturn:
+    """Serve this process's one request and end the process: what
+    ``python -m minilink.adapters.cgi`` and a generated CGI script call.
+
+    The answer is flushed and every write committed before the process ends; what is
+    skipped is the interpreter's teardown, and with it closing the SQLite
+    connection. Closing the last connection checkpoints the WAL into the database
+    with an fsync, which would cost every request about 10 ms; left open, the WAL
+    serves the next process, and SQLite checkpoints it when it outgrows its limit.
+    """
+    status = main(close=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def _environ_bytes(
+    environ: Optional[Union[Mapping[bytes, bytes], Mapping[str, str]]],
+) -> dict[bytes, bytes]:
     if environ is None:
         environb = getattr(os, "environb", None)  # absent on Windows
         if environb is not None:
@@ -96,7 +121,8 @@ def _build_app(environ: Mapping[str, str]) -> App:
     from minilink.core.errors import StoreUnavailable
 
     try:
-        return App.from_config(Config.from_env(environ))
+        # One request per process: no write-behind buffer, the hit is written at once.
+        return App.from_config(Config.from_env(environ), persistent=False)
     except StoreUnavailable as exc:
         raise ValueError(f"the store cannot be opened ({exc})") from exc
 
@@ -110,4 +136,4 @@ def _write(out: BinaryIO, response: Response) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -3,10 +3,12 @@
 Theory of operation
 -------------------
 Request bodies are read strictly: ``application/json`` only, UTF-8, one object,
-known keys only, no duplicate keys, no ``NaN``/``Infinity``, bounded nesting. Every
-violation is a 400 ``bad_request`` that names the problem; nothing is guessed.
-Responses are compact JSON with ``Cache-Control: no-store``; times are RFC 3339 UTC
-(``2026-11-28T13:00:00Z``, with a fraction only when there is one).
+known keys only, no duplicate keys, no ``NaN``/``Infinity``, bounded nesting; query
+strings too: only the parameters a route takes. Every violation is a 400
+``bad_request`` that names the problem; nothing is guessed.
+Responses are compact JSON (``application/json; charset=utf-8``, ``nosniff``, and
+``<``, ``>``, ``&`` written as ``\\u`` escapes) with ``Cache-Control: no-store``; times
+are RFC 3339 UTC (``2026-11-28T13:00:00Z``, with a fraction only when there is one).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["error_response", "link_json", "parse_query", "rfc3339", "route"]
 
+_MARKUP_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"))
 _CREATE_KEYS = frozenset({"url", "alias", "expires_in", "expires_at", "max_visits"})
 _MAX_DEPTH = 32
 
@@ -52,11 +55,16 @@ def link_json(link: Link, origin: str) -> dict[str, Any]:
 
 
 def json_response(status: int, payload: Any, extra: tuple[tuple[str, str], ...] = ()) -> Response:
-    body = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+    # "<", ">" and "&" only ever occur inside strings: as \u escapes they are the same
+    # JSON, and an error quoting what a client sent holds no markup to sniff.
+    for char, escape in _MARKUP_ESCAPES:
+        text = text.replace(char, escape)
+    body = text.encode("ascii")
     return Response(
         status,
         (
-            ("Content-Type", "application/json"),
+            ("Content-Type", "application/json; charset=utf-8"),
             ("Content-Length", str(len(body))),
             ("Cache-Control", "no-store"),
             ("X-Content-Type-Options", "nosniff"),
@@ -90,6 +98,16 @@ def parse_query(query: str) -> dict[str, list[str]]:
         except (UnicodeDecodeError, UnicodeEncodeError):
             raise BadRequest("The query or form data is not valid UTF-8.") from None
         params.setdefault(key, []).append(text)
+    return params
+
+
+def _params(request: Request, *names: str) -> dict[str, list[str]]:
+    """The query's parameters, when the route takes every one of them: a misspelt
+    ``?limt=10`` is a 400 that names it, not a silently ignored parameter."""
+    params = parse_query(request.query)
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise BadRequest(f"Unknown query parameter {unknown[0]!r}.")
     return params
 
 
@@ -183,6 +201,7 @@ def route(app: App, request: Request, segments: list[str]) -> Response:
     method = request.method
     if segments == ["openapi.json"]:
         _allow(method, ("GET", "HEAD"))
+        _params(request)
         from minilink.core.openapi import document
 
         return json_response(200, document())
@@ -198,7 +217,7 @@ def route(app: App, request: Request, segments: list[str]) -> Response:
         if segments[2] != "stats":
             raise NotFound("There is no such API path.")
         _allow(method, ("GET", "HEAD"))
-        params = parse_query(request.query)
+        params = _params(request, "days")
         stats = app.shortener.stats(code, _whole(params, "days", 30))
         return json_response(
             200,
@@ -209,15 +228,18 @@ def route(app: App, request: Request, segments: list[str]) -> Response:
             },
         )
     _allow(method, ("GET", "HEAD", "DELETE"))
+    _params(request)
     if method == "DELETE":
         app.check_token(request, app.config.admin_token, required=True)
         app.shortener.delete(code)
-        return Response(204, (("Content-Length", "0"), ("Cache-Control", "no-store")))
+        # No Content-Length: RFC 9110 §8.6 forbids it on a 204 (Apache drops it).
+        return Response(204, (("Cache-Control", "no-store"),))
     return json_response(200, link_json(app.shortener.resolve(code), app.origin(request)))
 
 
 def _create(app: App, request: Request) -> Response:
     app.authorize_create(request)
+    _params(request)
     data = parse_json(app.read_body(request, "application/json"))
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
@@ -244,7 +266,7 @@ def _create(app: App, request: Request) -> Response:
 
 def _list(app: App, request: Request) -> Response:
     app.check_token(request, app.config.admin_token, required=True)
-    params = parse_query(request.query)
+    params = _params(request, "limit", "after")
     limit = _whole(params, "limit", 100)
     after = single(params, "after")
     links = app.shortener.links(limit, after or None)

@@ -16,15 +16,18 @@ Every adapter calls ``App.handle`` with a plain ``Request`` and writes the retur
 * Nothing a client sends can produce a 500: bad input raises a ``MinilinkError``
   (4xx); an unexpected exception is reported through ``on_error`` and answered with
   a fixed 500 page that leaks nothing.
+* The HTML form (``POST /``) refuses cross-site posts (403): a browser always says
+  where a form post comes from, in ``Origin`` (or ``Sec-Fetch-Site`` when a referrer
+  policy makes it ``null``), else ``Referer``; a post with none of them is not from a
+  browser and is let through. The JSON API needs no such check: it takes no cookies,
+  so a cross-site page gains nothing by calling it that it could not do itself, and
+  ``application/json`` cannot be sent cross-site without a CORS preflight.
 * The redirect (the hot path, and under CGI the whole life of a process) imports no
   more than this module, the service and the store: JSON, HTML, query parsing and
   URL validation are imported by the requests that need them.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Callable, Optional
 
 from minilink.core.codes import is_code
 from minilink.core.config import Config
@@ -41,6 +44,11 @@ from minilink.core.errors import (
 )
 from minilink.core.http import Request, Response, text_response
 from minilink.core.service import Shortener
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: nothing more to import on the CGI path
+    from collections.abc import Mapping
+    from typing import Callable, Optional
 
 __all__ = ["App", "allow_methods", "redirect"]
 
@@ -82,6 +90,16 @@ def _report_to_log(exc: BaseException) -> None:
     logging.getLogger("minilink").error("unhandled error", exc_info=exc)
 
 
+#: What a client is told when the store cannot answer (the details are logged).
+_UNAVAILABLE = "The store is unavailable; try again shortly."
+
+
+def _log_unavailable(exc: StoreUnavailable) -> None:
+    import logging
+
+    logging.getLogger("minilink").warning("store unavailable: %s", exc.message)
+
+
 class App:
     """The HTTP application over one ``Shortener``.
 
@@ -102,11 +120,22 @@ class App:
         self._crawlers = tuple(agent.lower() for agent in self.config.crawlers)
 
     @classmethod
-    def from_config(cls, config: Config) -> App:
-        """Open ``config.store`` and build the app on it."""
+    def from_config(cls, config: Config, *, persistent: bool = True) -> App:
+        """Open ``config.store`` and build the app on it.
+
+        ``persistent`` is for servers that live across requests: the store is then
+        wrapped in a ``BufferedStore`` (hot links from memory, hits written every
+        ``hit_flush_seconds``). A CGI process answers one request and passes ``False``.
+        """
         from minilink.storage import open_store
 
-        return cls(Shortener(open_store(config.store), config), config)
+        store = open_store(config.store)
+        if persistent and config.hit_flush_seconds > 0:
+            from minilink.storage.buffered import BufferedStore
+
+            seconds = config.hit_flush_seconds
+            store = BufferedStore(store, flush_interval=seconds, cache_ttl=seconds)
+        return cls(Shortener(store, config), config)
 
     def close(self) -> None:
         """Close the store."""
@@ -158,6 +187,13 @@ class App:
                 from minilink.core import pages
 
                 return pages.preview(self, request, code[:-1])
+            if code.endswith(".svg"):  # the QR code of /{code}; "." is no code character
+                allow_methods(method, _GET)
+                if not is_code(code[:-4]):
+                    raise NotFound("There is no such page.")
+                from minilink.core import pages
+
+                return pages.qr(self, request, code[:-4])
             if code == "healthz":
                 allow_methods(method, _GET)
                 return self._health()
@@ -170,6 +206,7 @@ class App:
             from minilink.core import pages
 
             if method == "POST":
+                self.check_form_origin(request)
                 return pages.create(self, request)
             return pages.home(self, request)
         if segments[0] == "api":
@@ -199,6 +236,11 @@ class App:
 
     def _error(self, request: Request, exc: MinilinkError, api: bool) -> Response:
         extra: list[tuple[str, str]] = []
+        if isinstance(exc, StoreUnavailable):
+            # The store's message names files, hosts and driver errors: it goes to the
+            # log, and the client gets one fixed sentence.
+            _log_unavailable(exc)
+            exc = StoreUnavailable(_UNAVAILABLE, retry_after=exc.retry_after)
         if isinstance(exc, MethodNotAllowed):
             extra.append(("Allow", ", ".join(exc.allow)))
         retry_after = getattr(exc, "retry_after", None)
@@ -305,6 +347,44 @@ class App:
             raise Unauthorized("A valid 'Authorization: Bearer <token>' header is required.")
         return ok
 
+    def check_form_origin(self, request: Request) -> None:
+        """Raise ``Forbidden`` unless a form post comes from this site's own pages.
+
+        ``Origin`` decides when a browser sent one; ``null`` (hidden by a referrer
+        policy, a sandbox or a ``data:`` page) passes only with ``Sec-Fetch-Site:
+        same-origin``. Without ``Origin``, a ``Referer`` must name this host. A post
+        with neither (``curl``, scripts) is no cross-site request and passes, unless
+        ``Sec-Fetch-Site`` says it came from another site.
+        """
+        origin = request.header("origin")
+        if origin is not None and origin.strip():
+            if origin.strip() == "null":
+                site = (request.header("sec-fetch-site") or "").strip().lower()
+                if site == "same-origin":
+                    return
+            elif self._same_host(request, origin):
+                return
+            raise Forbidden("Cross-site form posts are not accepted; use the form on this site.")
+        referer = request.header("referer")
+        if referer is not None and referer.strip():
+            if self._same_host(request, referer):
+                return
+            raise Forbidden("Cross-site form posts are not accepted; use the form on this site.")
+        site = (request.header("sec-fetch-site") or "").strip().lower()
+        if site in ("cross-site", "same-site"):
+            raise Forbidden("Cross-site form posts are not accepted; use the form on this site.")
+
+    def _same_host(self, request: Request, url: str) -> bool:
+        """Whether ``url`` (an ``Origin`` or ``Referer``) names the host this request
+        reached, or the host of ``MINILINK_BASE_URL``; default ports are ignored."""
+        theirs = _netloc(url)
+        if theirs is None:
+            return False
+        own = {_netloc("//" + self.host(request))}
+        if self.config.base_url:
+            own.add(_netloc(self.config.base_url))
+        return theirs in own
+
     def authorize_create(self, request: Request) -> None:
         """Apply ``MINILINK_CREATE_TOKEN`` and the rate limit to a creation."""
         config = self.config
@@ -323,7 +403,9 @@ class App:
         """
         declared = _content_length(request.headers)
         if declared is None:
-            if "content-length" in request.headers:
+            # An empty Content-Length is none at all: CGI and WSGI cannot tell the two
+            # apart (RFC 3875 §4.1.2), so neither may an ASGI request.
+            if request.headers.get("content-length", "") != "":
                 raise BadRequest("Content-Length must be one whole number of bytes.")
             if "transfer-encoding" in request.headers:
                 raise BadRequest("Send the request body with a Content-Length header.")
@@ -363,6 +445,22 @@ def _quote_root(root: str) -> str:
 
 def _escape(char: str) -> str:
     return "".join(f"%{b:02X}" for b in char.encode("utf-8", "surrogatepass"))
+
+
+def _netloc(url: str) -> Optional[str]:
+    """``host[:port]`` of ``scheme://host[:port]/...`` (or ``//host``), lower-cased and
+    without a default port (80, 443); ``None`` when ``url`` has no authority."""
+    _, sep, rest = url.strip().partition("//")
+    if not sep:
+        return None
+    netloc = rest
+    for stop in "/?#":
+        netloc = netloc.split(stop, 1)[0]
+    netloc = netloc.lower()
+    for port in (":80", ":443"):
+        if netloc.endswith(port):
+            netloc = netloc[: -len(port)]
+    return netloc or None
 
 
 def _content_length(headers: Mapping[str, str]) -> Optional[int]:

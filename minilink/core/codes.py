@@ -14,6 +14,8 @@ ALIAS_MAX = 64
 
 #: Words no alias or code may be (compared case-insensitively): every top-level path
 #: the app serves or keeps for itself, and names people would take for its own pages.
+#: The per-link paths ``/{code}+`` (preview) and ``/{code}.svg`` (QR code) need no entry:
+#: ``+`` and ``.`` are not code characters, so no code or alias can take them.
 RESERVED = frozenset(
     {"api", "healthz", "static", "assets", "admin", "favicon", "robots", "openapi", "s"}
 )

@@ -7,9 +7,12 @@ start (or, under CGI, with a one-line error) instead of misbehaving.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Optional
+from minilink.core._values import fields, frozen
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Optional
 
 __all__ = ["DEFAULT_ALPHABET", "DEFAULT_CRAWLERS", "Config"]
 
@@ -42,7 +45,7 @@ DEFAULT_CRAWLERS = (
 _REDIRECT_STATUSES = (301, 302, 307, 308)
 
 
-@dataclass(frozen=True)
+@frozen
 class Config:
     """All settings; every field has the default a fresh install runs with.
 
@@ -72,6 +75,9 @@ class Config:
     #: Addresses or networks (CIDR) whose ``X-Forwarded-For``/``-Proto`` are believed.
     trusted_proxies: tuple[str, ...] = ()
     crawlers: tuple[str, ...] = DEFAULT_CRAWLERS
+    #: Persistent servers keep hits in memory this long before writing them (and may
+    #: show another process's change this late); 0 writes every hit at once.
+    hit_flush_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         if self.redirect_status not in _REDIRECT_STATUSES:
@@ -93,6 +99,8 @@ class Config:
         for name in ("max_url_length", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"MINILINK_{name.upper()} must be a positive number")
+        if not 0 <= self.hit_flush_seconds <= 60:
+            raise ValueError("MINILINK_HIT_FLUSH_SECONDS must be from 0 to 60")
         if self.rate_limit < 0 or self.rate_window < 1:
             raise ValueError("MINILINK_RATE_LIMIT must look like 30/60 (creations/seconds) or 0")
         if not self.allowed_schemes:
@@ -149,6 +157,14 @@ class Config:
             items = words(name.upper(), lower)
             if items is not None:
                 values[name] = items
+        flush = get("HIT_FLUSH_SECONDS")
+        if flush is not None:
+            try:
+                values["hit_flush_seconds"] = float(flush)
+            except ValueError:
+                raise ValueError(
+                    f"MINILINK_HIT_FLUSH_SECONDS must be a number of seconds, not {flush!r}"
+                ) from None
         rate = get("RATE_LIMIT")
         if rate is not None:
             values["rate_limit"], values["rate_window"] = _parse_rate(rate)
@@ -159,7 +175,7 @@ class Config:
     @classmethod
     def variables(cls) -> list[str]:
         """The names of every ``MINILINK_*`` variable ``from_env`` reads."""
-        names = [f.name for f in fields(cls) if f.name != "rate_window"]
+        names = [name for name in fields(cls) if name != "rate_window"]
         return ["MINILINK_" + n.upper() for n in names]
 
 

@@ -27,7 +27,9 @@ later" and carries ``retry_after`` seconds, like ``RateLimited``.
 
 from __future__ import annotations
 
-from typing import Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 __all__ = [
     "AliasTaken",
@@ -82,7 +84,8 @@ class Unauthorized(MinilinkError):
 
 
 class Forbidden(MinilinkError):
-    """The operation is switched off by configuration (no admin token set)."""
+    """The operation is switched off by configuration (no admin token set), or a
+    form post came from another site."""
 
     status = 403
     code = "forbidden"

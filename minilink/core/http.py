@@ -16,16 +16,20 @@ Text conventions, so that every adapter hands the core the same values:
 * ``query`` is the raw query string as latin-1 text of its bytes (PEP 3333 style).
 * header values are latin-1 text of their bytes.
 
-A ``Response`` is final: the core has set ``Content-Length``, stripped the body of a
+A ``Response`` is final: the core has set ``Content-Length`` (on every status but 204,
+which must not have one, RFC 9110 §8.6), stripped the body of a
 HEAD answer and checked that no header value contains CR, LF or NUL, so adapters
 never need to look inside it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Optional
+from minilink.core._values import field, frozen
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Optional
 
 __all__ = ["REASONS", "Request", "Response", "path_from_wsgi", "text_response"]
 
@@ -56,7 +60,7 @@ REASONS = {
 _FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
 
 
-@dataclass(frozen=True)
+@frozen
 class Request:
     """One HTTP request, as plain data.
 
@@ -81,7 +85,7 @@ class Request:
         return self.headers.get(name)
 
 
-@dataclass(frozen=True)
+@frozen
 class Response:
     """One HTTP response: an int status, header pairs in order, and the body bytes."""
 

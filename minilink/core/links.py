@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+
+from minilink.core._values import frozen
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 __all__ = ["Link"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Link:
     """One short link.
 

@@ -25,6 +25,19 @@ def _json(description: str, schema: str) -> dict[str, Any]:
     }
 
 
+def _created(description: str, schema: str) -> dict[str, Any]:
+    """A link in the answer, and what can be done with its code next."""
+    code = {"code": "$response.body#/code"}
+    return {
+        **_json(description, schema),
+        "links": {
+            "GetLink": {"operationId": "getLink", "parameters": code},
+            "GetStats": {"operationId": "getStats", "parameters": code},
+            "DeleteLink": {"operationId": "deleteLink", "parameters": code},
+        },
+    }
+
+
 _CODE = {
     "name": "code",
     "in": "path",
@@ -42,11 +55,13 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "minilink",
             "version": "1",
-            "description": "Create, inspect and delete short links.",
+            "description": "Create, inspect and delete short links. Unknown query "
+            "parameters and JSON fields are refused with 400 bad_request.",
         },
         "paths": {
             "/api/links": {
                 "post": {
+                    "operationId": "createLink",
                     "summary": "Shorten a URL",
                     "description": "Creates a link; an identical plain link is returned "
                     "with 200 instead (deduplication). Needs the create token when "
@@ -54,12 +69,25 @@ def document() -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/NewLink"}}
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/NewLink"},
+                                "examples": {
+                                    "plain": {"value": {"url": "https://example.com/a?b=c"}},
+                                    "alias": {
+                                        "value": {
+                                            "url": "https://Bücher.example/straße",
+                                            "alias": "docs",
+                                            "expires_in": 3600,
+                                            "max_visits": 10,
+                                        }
+                                    },
+                                },
+                            }
                         },
                     },
                     "responses": {
-                        "201": _json("Created", "Link"),
-                        "200": _json("An identical plain link already existed", "Link"),
+                        "201": _created("Created", "Link"),
+                        "200": _created("An identical plain link already existed", "Link"),
                         "400": _error("Invalid URL, alias or request"),
                         "401": _error("Create token missing or wrong"),
                         "409": _error("Alias taken"),
@@ -69,15 +97,22 @@ def document() -> dict[str, Any]:
                     },
                 },
                 "get": {
+                    "operationId": "listLinks",
                     "summary": "List links, newest first (admin)",
                     "security": _ADMIN,
                     "parameters": [
                         {
                             "name": "limit",
                             "in": "query",
+                            "allowEmptyValue": True,  # "?limit=" means the default
                             "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
                         },
-                        {"name": "after", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "allowEmptyValue": True,
+                            "schema": {"type": "string"},
+                        },
                     ],
                     "responses": {
                         "200": _json("A page of links", "LinkPage"),
@@ -90,6 +125,7 @@ def document() -> dict[str, Any]:
             "/api/links/{code}": {
                 "parameters": [_CODE],
                 "get": {
+                    "operationId": "getLink",
                     "summary": "Show a link",
                     "responses": {
                         "200": _json("The link", "Link"),
@@ -98,6 +134,7 @@ def document() -> dict[str, Any]:
                     },
                 },
                 "delete": {
+                    "operationId": "deleteLink",
                     "summary": "Delete a link for good (admin)",
                     "security": _ADMIN,
                     "responses": {
@@ -112,11 +149,13 @@ def document() -> dict[str, Any]:
             "/api/links/{code}/stats": {
                 "parameters": [_CODE],
                 "get": {
+                    "operationId": "getStats",
                     "summary": "Visits per day",
                     "parameters": [
                         {
                             "name": "days",
                             "in": "query",
+                            "allowEmptyValue": True,  # "?days=" means the default
                             "schema": {"type": "integer", "minimum": 1, "maximum": 366},
                         }
                     ],
@@ -130,6 +169,7 @@ def document() -> dict[str, Any]:
             },
             "/api/openapi.json": {
                 "get": {
+                    "operationId": "getOpenAPI",
                     "summary": "This document",
                     "responses": {"200": {"description": "OpenAPI 3.1 document"}},
                 }

@@ -20,16 +20,20 @@ seeded generator and get the same codes every run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
 
+from minilink.core._values import frozen, replace
 from minilink.core.codes import RESERVED, is_code
 from minilink.core.config import Config
 from minilink.core.errors import AliasTaken, BadRequest, Gone, NotFound, RateLimited
 from minilink.core.links import Link
-from minilink.storage.base import Store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Callable, Optional
+
+    from minilink.storage.base import Store
 
 __all__ = ["Shortener", "Stats"]
 
@@ -42,7 +46,7 @@ _MAX_EXPIRY = timedelta(days=36525)
 _MAX_VISITS = 2**31 - 1
 
 
-@dataclass(frozen=True)
+@frozen
 class Stats:
     """Visits of one link: the total and one ``(YYYY-MM-DD, hits)`` pair per day,
     oldest first, days without hits included as 0."""

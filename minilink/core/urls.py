@@ -30,6 +30,7 @@ and a ``%`` that starts no escape becomes ``%25``. Normalising twice changes not
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from typing import Optional
@@ -85,6 +86,10 @@ def normalise_host(host: str) -> str:
     if host.startswith("["):
         if not host.endswith("]"):
             raise InvalidURL("The host is an IPv6 address without its closing ']'.")
+        if "%" in host:
+            # A zone ("[fe80::1%eth0]") names an interface of the visitor's machine, and
+            # ipaddress would keep it as any text at all, non-ASCII included.
+            raise InvalidURL("An IPv6 host with a zone (%...) is not accepted.")
         import ipaddress  # only IPv6 literals pay for it
 
         try:
@@ -198,6 +203,10 @@ def normalise_url(
     host = normalise_host(host)
     for blocked in blocked_hosts:
         pattern = blocked.strip(".").lower()
+        if pattern and not pattern.isascii():
+            # "bücher.example" on the block list blocks its punycode, the stored form.
+            with contextlib.suppress(InvalidURL):
+                pattern = normalise_host(pattern)
         if pattern and _host_matches(host, pattern):
             raise InvalidURL(f"Links to {host} are not accepted here.")
     if port is not None and port == _DEFAULT_PORTS.get(scheme):

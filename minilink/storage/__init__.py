@@ -17,11 +17,11 @@ A scheme of one letter is never taken as a scheme, so ``C:\\links.db`` is a path
 A ``+driver`` suffix (``postgresql+psycopg://``) is ignored when choosing the backend.
 
 The registry is the entry-point group ``minilink.stores``: an entry point's name is
-the scheme, its value the backend class. The built-in ``memory`` and ``sqlite``
-backends are declared there too (see ``pyproject.toml``), but they are also listed in
-``_BUILTIN`` so that opening them costs no ``importlib.metadata`` scan: a CGI request
-pays for every import, and reading the installed distributions' metadata costs more
-than the rest of the request. Backend modules are imported only when opened, so
+the scheme, its value the backend class. The built-in ``memory``, ``sqlite`` and
+``postgresql`` backends are declared there too (see ``pyproject.toml``), but they are
+also listed in ``_BUILTIN`` so that opening them costs no ``importlib.metadata`` scan:
+a CGI request pays for every import, and reading the installed distributions' metadata
+costs more than the rest of the request. Backend modules are imported only when opened, so
 importing this package does not import ``sqlite3``.
 
 A backend is a ``Store`` subclass with a classmethod ``from_url(url) -> Store`` that
@@ -36,9 +36,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Optional
 
 from minilink.storage.base import Store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: every CGI request imports this package
+    from typing import Optional
 
 __all__ = ["ENTRY_POINT_GROUP", "Store", "open_store"]
 
@@ -50,6 +53,9 @@ ENTRY_POINT_GROUP = "minilink.stores"
 _BUILTIN = {
     "memory": "minilink.storage.memory:MemoryStore",
     "sqlite": "minilink.storage.sqlite:SQLiteStore",
+    # Its module imports without the drivers; opening it without them raises the
+    # ValueError that names the extra to install.
+    "postgresql": "minilink.storage.postgres:PostgresStore",
 }
 
 # Schemes users write that mean a registered name.

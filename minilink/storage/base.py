@@ -21,19 +21,93 @@ The rules every backend must hold, and that ``minilink.testing`` checks:
   are refused with ``ValueError``); ``hit`` counts are at least 1.
 * Deduplication is decided before the code: a plain link whose URL is already stored
   returns the existing link even when the new code would also have been taken.
+* ``export`` and ``restore`` move a whole store losslessly (``minilink.transfer``
+  writes and reads them as JSON lines): ``export`` yields every link, tombstones
+  included, in insertion order, each with its per-day counters; ``restore`` stores
+  such entries exactly as given (codes, times, hits, counters, tombstones), in
+  batches, so that neither side holds more than a batch in memory.
+* ``blocking`` tells an asynchronous caller whether a call may wait on the network
+  (PostgreSQL): the ASGI adapter then calls the app from a worker thread, so that its
+  event loop never waits on the database. In-process stores answer in microseconds
+  and are called inline.
 
 A store is a context manager; ``close()`` releases its connections and is idempotent.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from types import TracebackType
-from typing import Optional
+from datetime import date, datetime
 
 from minilink.core.links import Link
 
-__all__ = ["Store"]
+__all__ = ["Store", "check_entry"]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: nothing more to import on the CGI path
+    from collections.abc import Iterable, Iterator
+    from types import TracebackType
+    from typing import Optional
+
+    from typing_extensions import TypeAlias
+
+    #: One link as ``export`` yields it and ``restore`` takes it: the link (``hits``
+    #: is its total, ``deleted_at`` marks a tombstone) and its per-day counters,
+    #: ``(YYYY-MM-DD, hits)`` pairs, oldest first, days with hits only.
+    Entry: TypeAlias = tuple[Link, tuple[tuple[str, int], ...]]
+
+
+def check_entry(entry: Entry) -> Entry:
+    """``entry`` with its days in order, after checking what ``restore`` requires.
+
+    Raises ``ValueError`` for a naive time, a day that is not ``YYYY-MM-DD`` or is
+    given twice, a day's count below 1, or counters adding up to more than
+    ``link.hits`` (the total may be larger: hits counted before days were kept).
+    """
+    link, days = entry
+    for moment in (link.created_at, link.expires_at, link.deleted_at):
+        if moment is not None and (moment.tzinfo is None or moment.utcoffset() is None):
+            raise ValueError(f"link {link.code!r}: times must be timezone-aware, got {moment!r}")
+    if link.hits < 0:
+        raise ValueError(f"link {link.code!r}: hits must not be negative")
+    ordered = tuple(sorted(days))
+    total = 0
+    previous = ""
+    for day, hits in ordered:
+        if day == previous:
+            raise ValueError(f"link {link.code!r}: the day {day} is given twice")
+        if not isinstance(day, str) or len(day) != 10 or not _is_date(day):
+            raise ValueError(f"link {link.code!r}: {day!r} is not a YYYY-MM-DD day")
+        if hits < 1:
+            raise ValueError(f"link {link.code!r}: the hits of {day} must be at least 1")
+        total += hits
+        previous = day
+    if total > link.hits:
+        raise ValueError(
+            f"link {link.code!r}: its days add up to {total} hits, more than its total "
+            f"of {link.hits}"
+        )
+    return link, ordered
+
+
+def _is_date(day: str) -> bool:
+    # The shape first (fromisoformat takes other forms from Python 3.11 on), then
+    # whether the date exists. Restores check the same few days again and again.
+    if day in _DAYS_SEEN:
+        return True
+    digits = day[:4] + day[5:7] + day[8:]
+    if not (day[4:5] == "-" == day[7:8] and digits.isascii() and digits.isdigit()):
+        return False
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return False
+    if len(_DAYS_SEEN) >= 100_000:
+        _DAYS_SEEN.clear()
+    _DAYS_SEEN.add(day)
+    return True
+
+
+_DAYS_SEEN: set[str] = set()
 
 
 class Store:
@@ -41,6 +115,9 @@ class Store:
 
     #: The URL scheme(s) this backend is opened with by ``open_store``.
     scheme: str = ""
+
+    #: Whether calls may wait on the network (so async callers run them in a thread).
+    blocking: bool = False
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -95,6 +172,29 @@ class Store:
 
     def ping(self) -> None:
         """Return if the store answers; raise ``StoreUnavailable`` otherwise."""
+        raise NotImplementedError
+
+    def export(self) -> Iterator[Entry]:
+        """Every link, tombstones included, oldest first, with its per-day counters.
+
+        Read page by page, so memory stays flat however large the store is; links
+        changed while the export runs may show either state.
+        """
+        raise NotImplementedError
+
+    def restore(self, entries: Iterable[Entry]) -> int:
+        """Store ``entries`` (as ``export`` yields them) exactly as given; return how
+        many were stored.
+
+        An entry whose code is already taken is skipped. A plain link whose URL
+        already has a live plain link under another code (possible only when
+        restoring into a store that has links) is stored with ``alias=True``, so its
+        code keeps working and the dedupe rule still holds. Entries are written in
+        batches (one transaction each, where the backend has transactions). Raises
+        ``ValueError`` for an entry that cannot be stored as given (naive times, a day
+        counted twice, a hit count below 1, counters that add up to more than the
+        link's total).
+        """
         raise NotImplementedError
 
     def close(self) -> None:

@@ -26,14 +26,23 @@ Times are stored as aware UTC datetimes; a naive datetime is refused with
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Optional
 
+from minilink.core._values import replace
 from minilink.core.links import Link
-from minilink.storage.base import Store
+from minilink.storage.base import Store, check_entry
 
 __all__ = ["MemoryStore"]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from minilink.storage.base import Entry
+
+#: Links ``export`` copies per lock hold.
+_PAGE = 1000
 
 
 def _utc(value: datetime) -> datetime:
@@ -155,6 +164,47 @@ class MemoryStore(Store):
 
     def ping(self) -> None:
         return None
+
+    def export(self) -> Iterator[Entry]:
+        position = 0
+        while True:
+            with self._lock:  # one page per lock hold, like the other backends
+                codes = self._order[position : position + _PAGE]
+                page = [
+                    (self._links[code], tuple(sorted(self._daily.get(code, {}).items())))
+                    for code in codes
+                ]
+            if not page:
+                return
+            position += len(page)
+            yield from page
+
+    def restore(self, entries: Iterable[Entry]) -> int:
+        stored = 0
+        for entry in entries:
+            link, days = check_entry(entry)
+            link = replace(
+                link,
+                created_at=_utc(link.created_at),
+                expires_at=_utc_or_none(link.expires_at),
+                deleted_at=_utc_or_none(link.deleted_at),
+            )
+            with self._lock:
+                if link.code in self._links:
+                    continue
+                deduped = link.plain and link.deleted_at is None
+                if deduped and link.url in self._plain:
+                    link = replace(link, alias=True)  # keep its code working
+                    deduped = False
+                self._links[link.code] = link
+                self._position[link.code] = len(self._order)
+                self._order.append(link.code)
+                if deduped:
+                    self._plain[link.url] = link.code
+                if days:
+                    self._daily[link.code] = dict(days)
+                stored += 1
+        return stored
 
     def close(self) -> None:
         # Nothing to release; the data stays readable so a closed reference store

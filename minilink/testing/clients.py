@@ -33,6 +33,18 @@ WSGI servers join them. Server name and port are ``testserver`` and 80 (443 with
 ``scheme="https"``); the peer is ``127.0.0.1`` unless ``remote_addr`` says otherwise
 (``None``: unknown).
 
+* ``HTTPClient`` sends each request over a new connection to a real server at
+  ``base_url`` (``http://127.0.0.1:8000`` or, for a server mounted under a prefix,
+  ``http://127.0.0.1:8000/s``), with ``http.client``: one raw request per call, the
+  target's bytes as given (below ``root``, moved under ``base_url``'s path), the
+  headers exactly as given, no redirect followed; the answer's header names are
+  lower-cased and nothing else is touched. A body shorter than its Content-Length is
+  followed by a half-close, so that the server sees the end of the request rather
+  than waiting for more. A plain loopback connection cannot carry
+  ``scheme="https"``, a missing ``Host`` or another peer address: those raise
+  ``NotOverHTTP``. With ``state=``, it drives a server running
+  ``minilink.testing.server_entry`` deterministically (see there).
+
 Determinism: every client has a ``FakeClock`` (``client.clock.advance(seconds)``) and a
 ``random.Random(seed)`` feeding the ``Shortener``'s ``randbelow``; the CGI client
 carries both across its subprocesses in a state file. ``make_clients`` builds one
@@ -48,10 +60,13 @@ request and its result, the transcript the suite compares across adapters;
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import http.client
 import io
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -61,7 +76,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from minilink.adapters.asgi import create_app as create_asgi
 from minilink.adapters.wsgi import create_app as create_wsgi
@@ -79,6 +94,8 @@ __all__ = [
     "CGIClient",
     "Client",
     "FakeClock",
+    "HTTPClient",
+    "NotOverHTTP",
     "Result",
     "WSGIClient",
     "make_clients",
@@ -525,6 +542,110 @@ class CGIClient(Client):
         saved = json.loads(self._state.read_text(encoding="utf-8"))
         self.rng.setstate(rng_state_from_json(saved["random"]))
         return _parse_cgi(proc.stdout)
+
+
+class NotOverHTTP(ValueError):
+    """A request that a plain HTTP connection from this machine cannot carry."""
+
+
+class _RawConnection(http.client.HTTPConnection):
+    """Sends the request line as the bytes it was given (``http.client`` insists on
+    ASCII; a browser sends a raw UTF-8 query, and the suite does too)."""
+
+    def _encode_request(self, request: str) -> bytes:
+        return request.encode("latin-1")
+
+
+class HTTPClient(Client):
+    """Sends each request to a real server at ``base_url``, over a new connection.
+
+    ``root`` is the mount prefix the scenario's targets carry; the part of a target
+    below it goes under ``base_url``'s path (so a server behind a proxy that strips
+    the prefix is reached with ``base_url`` at the server's own root). ``state`` is
+    the state file of a server running ``minilink.testing.server_entry``: before each
+    request the client writes its clock, its random state and ``env`` there, and reads
+    the random state back after the answer. ``timeout`` bounds every socket operation.
+    """
+
+    name = "http"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        root: str = "",
+        clock: Optional[FakeClock] = None,
+        state: Union[str, os.PathLike[str], None] = None,
+        env: Optional[Mapping[str, str]] = None,
+        seed: int = SEED,
+        timeout: float = 30.0,
+    ) -> None:
+        super().__init__(root=root, clock=clock)
+        parts = urlsplit(base_url)
+        if parts.scheme != "http" or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"base_url must be http://host[:port][/path], not {base_url!r}")
+        self.host = parts.hostname
+        self.port = parts.port or 80
+        self.base_path = parts.path.rstrip("/").encode("ascii")
+        self.state = Path(state) if state is not None else None
+        self.env = dict(env or {})
+        self.rng = random.Random(seed)
+        self.timeout = timeout
+
+    def _send(self, wire: _Wire) -> Result:
+        if wire.scheme != "http":
+            raise NotOverHTTP(f"a plain connection cannot carry scheme={wire.scheme!r}")
+        if wire.remote_addr != "127.0.0.1":
+            raise NotOverHTTP(f"the peer address is 127.0.0.1, not {wire.remote_addr!r}")
+        if not any(name.lower() == "host" for name, _ in wire.headers):
+            raise NotOverHTTP("HTTP/1.1 needs a Host header")
+        root = self.root.encode("utf-8")
+        target = wire.target
+        if root and target.startswith(root):
+            target = target[len(root) :]
+        if not target.startswith(b"/"):
+            target = b"/" + target  # "/s?x" below the root "/s" is "/?x"
+        if self.state is not None:
+            state = {
+                "now": self.clock.now.isoformat(),
+                "random": self.rng.getstate(),
+                "env": self.env,
+            }
+            self.state.write_text(json.dumps(state), encoding="utf-8")
+        connection = _RawConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            connection.putrequest(
+                wire.method,
+                (self.base_path + target).decode("latin-1"),
+                skip_host=True,
+                skip_accept_encoding=True,
+            )
+            for name, value in wire.headers:
+                connection.putheader(name, value.encode("latin-1"))
+            connection.endheaders(wire.body or None)
+            if _declared_length(wire.headers) > len(wire.body) and connection.sock is not None:
+                # A body shorter than its Content-Length: the client has nothing more to
+                # send, and says so (a server would otherwise wait for the rest).
+                with contextlib.suppress(OSError):  # unless the server has hung up already
+                    connection.sock.shutdown(socket.SHUT_WR)
+            response = connection.getresponse()
+            body = response.read()
+            headers = tuple((k.lower(), v) for k, v in response.getheaders())
+            result = Result(response.status, headers, body)
+        finally:
+            connection.close()
+        if self.state is not None:
+            saved = json.loads(self.state.read_text(encoding="utf-8"))
+            self.rng.setstate(rng_state_from_json(saved["random"]))
+        return result
+
+
+def _declared_length(headers: Sequence[tuple[str, str]]) -> int:
+    """The Content-Length among ``headers`` when it is a plain number, else 0."""
+    for name, value in headers:
+        if name.lower() == "content-length" and value.strip().isdigit():
+            return int(value)
+    return 0
 
 
 def _parse_cgi(output: bytes) -> Result:

@@ -404,6 +404,92 @@ class StoreContract:
         assert store.insert(link) == link
         assert store.get("Az09_-") == link
 
+    # -- export and restore -------------------------------------------------------
+
+    def test_export_yields_every_link_oldest_first_with_its_days(self, store: Store) -> None:
+        store.insert(make_link("a"))
+        store.insert(make_link("b", alias=True, expires_at=T0 + timedelta(days=1)))
+        store.insert(make_link("c", max_visits=9))
+        store.hit("a", "2026-11-29", count=2)
+        store.hit("a", DAY)
+        store.hit("c", DAY)
+        store.delete("b", T0 + timedelta(seconds=1))
+        exported = list(store.export())
+        assert [(link.code, days) for link, days in exported] == [
+            ("a", ((DAY, 1), ("2026-11-29", 2))),
+            ("b", ()),
+            ("c", ((DAY, 1),)),
+        ]
+        assert [link for link, _ in exported] == [store.get(code) for code in "abc"]
+        assert exported[1][0].deleted_at == T0 + timedelta(seconds=1)
+
+    def test_restore_keeps_every_field(self, store: Store) -> None:
+        entries = _entries()
+        assert store.restore(iter(entries)) == len(entries)
+        assert list(store.export()) == entries
+        for link, days in entries:
+            assert store.get(link.code) == link
+            assert store.daily(link.code, "1900-01-01") == list(days)
+        # Insertion order, tombstones and dedupe carry on as if created here.
+        assert [link.code for link in store.recent(10)] == ["r-used", "r-alias", "r-plain"]
+        assert store.insert(make_link("r-gone", "https://example.com/new")) is None
+        again = store.insert(make_link("other", "https://example.com/r-plain"))
+        assert again == entries[0][0]
+        assert store.hit("r-plain", DAY)
+        plain = store.get("r-plain")
+        assert plain is not None
+        assert plain.hits == 8
+        assert store.daily("r-plain", DAY) == [(DAY, 4), ("2026-11-30", 1)]
+
+    def test_restore_skips_taken_codes_and_keeps_the_dedupe_rule(self, store: Store) -> None:
+        url = "https://example.com/dup"
+        store.insert(make_link("one", url))
+        entries = [
+            (make_link("one", "https://example.com/elsewhere", hits=5), ((DAY, 5),)),
+            (make_link("two", url, hits=1), ((DAY, 1),)),
+            (make_link("three"), ()),
+        ]
+        assert store.restore(entries) == 2
+        assert store.get("one") == make_link("one", url)
+        assert store.daily("one", DAY) == []
+        assert store.get("two") == make_link("two", url, hits=1, alias=True)
+        assert store.daily("two", DAY) == [(DAY, 1)]
+        assert store.get("three") == make_link("three")
+        dedupe = store.insert(make_link("four", url))
+        assert dedupe is not None
+        assert dedupe.code == "one"
+
+    @pytest.mark.parametrize(
+        ("link", "days"),
+        [
+            (make_link("n", created_at=datetime(2026, 1, 1)), ()),
+            (make_link("n", hits=2), ((DAY, 1), (DAY, 1))),
+            (make_link("n", hits=2), ((DAY, 0),)),
+            (make_link("n", hits=2), ((DAY, 3),)),
+            (make_link("n", hits=2), (("2026-11-31", 1),)),
+            (make_link("n", hits=2), (("2026-W48-1", 1),)),
+        ],
+        ids=["naive-time", "day-twice", "zero-hits", "over-total", "no-such-day", "week-date"],
+    )
+    def test_restore_refuses_entries_it_cannot_keep(
+        self, store: Store, link: Link, days: tuple[tuple[str, int], ...]
+    ) -> None:
+        with pytest.raises(ValueError, match="'n'"):
+            store.restore([(link, days)])
+        assert store.get("n") is None
+
+    def test_export_and_restore_span_many_batches(self, store: Store) -> None:
+        entries = [
+            (
+                make_link(f"b{i}", hits=i % 4, created_at=T0 + timedelta(microseconds=i)),
+                ((DAY, i % 4),) if i % 4 else (),
+            )
+            for i in range(2345)
+        ]
+        assert store.restore(entries) == len(entries)
+        assert list(store.export()) == entries
+        assert [link.code for link in store.recent(2)] == ["b2344", "b2343"]
+
     # -- lifecycle ----------------------------------------------------------------
 
     def test_ping_answers(self, store: Store) -> None:
@@ -473,6 +559,39 @@ class StoreContract:
             Model,
             settings=settings(max_examples=50, stateful_step_count=30, deadline=None),
         )
+
+
+def _entries() -> list[tuple[Link, tuple[tuple[str, int], ...]]]:
+    """Links of every kind, as ``export`` yields them, for the restore tests."""
+    return [
+        (
+            # More hits than days: hits counted before days were kept stay in the total.
+            make_link("r-plain", hits=7),
+            ((DAY, 3), ("2026-11-30", 1)),
+        ),
+        (
+            make_link("r-gone", deleted_at=T0 + timedelta(days=2), hits=1),
+            (("2026-11-29", 1),),
+        ),
+        (
+            make_link(
+                "r-alias",
+                "https://example.com/r-plain",
+                alias=True,
+                expires_at=datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
+            ),
+            (),
+        ),
+        (
+            make_link(
+                "r-used",
+                created_at=datetime(1969, 7, 20, 20, 17, 40, 1, tzinfo=timezone.utc),
+                max_visits=2,
+                hits=2,
+            ),
+            (("1969-07-20", 2),),
+        ),
+    ]
 
 
 @dataclass

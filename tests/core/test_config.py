@@ -31,6 +31,7 @@ def test_every_variable_is_read() -> None:
         "MINILINK_RATE_LIMIT": "5/10",
         "MINILINK_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16",
         "MINILINK_CRAWLERS": "Bot1,Bot2",
+        "MINILINK_HIT_FLUSH_SECONDS": "0.5",
     }
     assert set(env) == set(Config.variables())
     config = Config.from_env(env)
@@ -50,6 +51,7 @@ def test_every_variable_is_read() -> None:
         rate_window=10,
         trusted_proxies=("10.0.0.1", "192.168.0.0/16"),
         crawlers=("Bot1", "Bot2"),
+        hit_flush_seconds=0.5,
     )
 
 
@@ -71,6 +73,8 @@ def test_rate_limit_off(value: str) -> None:
         ("MINILINK_RATE_LIMIT", "fast"),
         ("MINILINK_RATE_LIMIT", "5/0"),
         ("MINILINK_ADMIN_TOKEN", "has space"),
+        ("MINILINK_HIT_FLUSH_SECONDS", "soon"),
+        ("MINILINK_HIT_FLUSH_SECONDS", "99"),
     ],
     ids=lambda v: str(v),
 )

@@ -161,7 +161,9 @@ def test_a_registered_backend_is_opened_with_the_url_unchanged() -> None:
 
 @pytest.mark.usefixtures("plugins")
 def test_unknown_scheme_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="known schemes: broken, fake, memory, notastore, sqlite"):
+    with pytest.raises(
+        ValueError, match="known schemes: broken, fake, memory, notastore, postgresql, sqlite"
+    ):
         open_store("nope://x")
 
 

@@ -1,0 +1,110 @@
+"""The ASGI adapter keeps its event loop free while a blocking store works.
+
+A store that says it is ``blocking`` (a network database) is called from the
+adapter's worker threads; one that is not (memory, SQLite) is called inline, on the
+loop's own thread. The store here blocks on an event, so the test decides exactly
+when the slow request may finish: no timing guesswork.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, Optional
+
+from minilink.adapters.asgi import create_app
+from minilink.core.app import App
+from minilink.core.links import Link
+from minilink.core.service import Shortener
+from minilink.storage.memory import MemoryStore
+from minilink.testing.contract import make_link
+
+
+class _GatedStore(MemoryStore):
+    """Reading ``slow`` waits until ``gate`` is set; records which threads read."""
+
+    blocking = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.readers: list[str] = []
+
+    def get(self, code: str) -> Optional[Link]:
+        self.readers.append(threading.current_thread().name)
+        if code == "slow":
+            assert self.gate.wait(timeout=30), "the gate was never opened"
+        return super().get(code)
+
+
+async def _get(app: Any, path: str) -> int:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    await app(scope, receive, send)
+    status: int = sent[0]["status"]
+    return status
+
+
+def test_a_blocked_store_call_does_not_hold_up_other_requests() -> None:
+    store = _GatedStore()
+    store.insert(make_link("slow"))
+    store.insert(make_link("fast"))
+    asgi = create_app(app=App(Shortener(store)))
+
+    async def scenario() -> tuple[list[int], bool, int]:
+        slow = asyncio.ensure_future(_get(asgi, "/slow"))
+        while not store.readers:  # the slow request has reached the store
+            await asyncio.sleep(0.001)
+        fast = await asyncio.wait_for(
+            asyncio.gather(*(_get(asgi, "/fast") for _ in range(20))), timeout=10
+        )
+        still_waiting = not slow.done()
+        store.gate.set()
+        return fast, still_waiting, await asyncio.wait_for(slow, timeout=10)
+
+    try:
+        fast, still_waiting, slow = asyncio.run(scenario())
+    finally:
+        store.gate.set()
+        asgi.close()
+    assert fast == [302] * 20
+    assert still_waiting  # the fast ones were all answered while the slow one waited
+    assert slow == 302
+    assert all(name.startswith("minilink") for name in store.readers)
+
+
+def test_an_in_process_store_is_called_on_the_loop() -> None:
+    store = MemoryStore()
+    store.insert(make_link("abc"))
+    seen: list[str] = []
+    original = store.get
+
+    def get(code: str) -> Optional[Link]:
+        seen.append(threading.current_thread().name)
+        return original(code)
+
+    store.get = get  # type: ignore[method-assign]
+    asgi = create_app(app=App(Shortener(store)))
+    try:
+        assert asyncio.run(_get(asgi, "/abc")) == 302
+    finally:
+        asgi.close()
+    assert seen == [threading.main_thread().name]

@@ -1,0 +1,238 @@
+"""BufferedStore: write-behind hits and a hot-link cache that lose and double nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from minilink.core.errors import StoreUnavailable
+from minilink.storage.buffered import BufferedStore
+from minilink.storage.memory import MemoryStore
+from minilink.storage.sqlite import SQLiteStore
+from minilink.testing.contract import DAY, T0, StoreContract, make_link
+
+
+class TestBufferedContract(StoreContract):
+    """The whole store contract holds through the buffer."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[BufferedStore]:
+        s = BufferedStore(SQLiteStore(str(tmp_path / "links.db")), flush_interval=0.05)
+        yield s
+        s.close()
+
+
+def test_reads_include_pending_hits_and_close_writes_them(tmp_path: Path) -> None:
+    inner = SQLiteStore(str(tmp_path / "links.db"))
+    store = BufferedStore(inner, flush_interval=60)
+    store.insert(make_link("abc"))
+    for _ in range(5):
+        store.hit("abc", DAY)
+    store.hit("abc", "2026-11-29", count=2)
+    assert inner.get("abc").hits == 0  # type: ignore[union-attr]
+    assert store.get("abc").hits == 7  # type: ignore[union-attr]
+    assert store.daily("abc", DAY) == [(DAY, 5), ("2026-11-29", 2)]
+    assert [link.hits for link in store.recent(10)] == [7]
+    store.close()
+    with SQLiteStore(str(tmp_path / "links.db")) as again:
+        assert again.get("abc").hits == 7  # type: ignore[union-attr]
+        assert again.daily("abc", DAY) == [(DAY, 5), ("2026-11-29", 2)]
+
+
+def test_hits_reach_the_store_within_the_flush_interval(tmp_path: Path) -> None:
+    inner = MemoryStore()
+    store = BufferedStore(inner, flush_interval=0.1)
+    store.insert(make_link("abc"))
+    store.hit("abc", DAY)
+    deadline = time.monotonic() + 5
+    while inner.get("abc").hits != 1:  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "not flushed within 5 s"
+        time.sleep(0.02)
+    assert store.get("abc").hits == 1  # type: ignore[union-attr]  # not counted twice
+    store.close()
+
+
+def test_limited_hits_are_exact_and_written_through() -> None:
+    inner = MemoryStore()
+    store = BufferedStore(inner, flush_interval=60)
+    store.insert(make_link("once", max_visits=2))
+    assert store.hit("once", DAY, limit=2)
+    assert inner.get("once").hits == 1  # type: ignore[union-attr]
+    assert store.hit("once", DAY, limit=2)
+    assert not store.hit("once", DAY, limit=2)
+    assert store.get("once").hits == 2  # type: ignore[union-attr]
+    store.close()
+
+
+def test_cache_serves_hot_links_and_sees_other_writers_after_the_ttl() -> None:
+    inner = MemoryStore()
+    store = BufferedStore(inner, flush_interval=60, cache_ttl=0.2)
+    store.insert(make_link("abc"))
+    assert store.get("abc") is not None
+    inner.delete("abc", T0 + timedelta(seconds=1))  # another process deletes it
+    assert store.get("abc").deleted_at is None  # type: ignore[union-attr]  # still cached
+    deadline = time.monotonic() + 5
+    while store.get("abc").deleted_at is None:  # type: ignore[union-attr]
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    # Its own delete is seen at once, and unknown codes are never cached.
+    store.insert(make_link("xyz"))
+    store.get("xyz")
+    store.delete("xyz", T0 + timedelta(seconds=2))
+    assert store.get("xyz").deleted_at is not None  # type: ignore[union-attr]
+    assert store.get("new") is None
+    inner.insert(make_link("new"))
+    assert store.get("new") is not None
+    store.close()
+
+
+def test_failed_flush_keeps_the_hits() -> None:
+    class Flaky(MemoryStore):
+        down = True
+
+        def hit(self, code: str, day: str, *, count: int = 1, limit: object = None) -> bool:
+            if self.down:
+                raise StoreUnavailable("down")
+            return super().hit(code, day, count=count)
+
+    inner = Flaky()
+    store = BufferedStore(inner, flush_interval=60)
+    store.insert(make_link("abc"))
+    store.hit("abc", DAY, count=3)
+    with pytest.raises(StoreUnavailable):
+        store.flush()
+    assert store.get("abc").hits == 3  # type: ignore[union-attr]
+    inner.down = False
+    store.close()
+    assert inner.get("abc").hits == 3  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_does_not_flush_the_parents_hits(tmp_path: Path) -> None:
+    path = str(tmp_path / "links.db")
+    store = BufferedStore(SQLiteStore(path), flush_interval=60)
+    store.insert(make_link("abc"))
+    store.hit("abc", DAY, count=4)
+    pid = os.fork()
+    if pid == 0:  # child: one hit of its own, then an orderly close
+        try:
+            store.hit("abc", DAY)
+            store.close()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    store.close()
+    with SQLiteStore(path) as again:
+        assert again.get("abc").hits == 5  # type: ignore[union-attr]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "server exited early"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("server did not start")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+SERVERS = {
+    "gunicorn-sync": lambda port: [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "minilink.adapters.wsgi:application",
+    ],
+    "gunicorn-gthread": lambda port: [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-k",
+        "gthread",
+        "-w",
+        "2",
+        "--threads",
+        "4",
+        "-b",
+        f"127.0.0.1:{port}",
+        "minilink.adapters.wsgi:application",
+    ],
+    "uvicorn": lambda port: [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--port",
+        str(port),
+        "--lifespan",
+        "on",
+        "--log-level",
+        "warning",
+        "minilink.adapters.asgi:application",
+    ],
+}
+
+
+@pytest.mark.parametrize("server", sorted(SERVERS))
+def test_an_orderly_shutdown_loses_no_hit(tmp_path: Path, server: str) -> None:
+    """Hits buffered in every worker are written when the server stops (SIGTERM)."""
+    db = tmp_path / "links.db"
+    with SQLiteStore(str(db)) as seed:
+        seed.insert(make_link("abc"))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MINILINK_STORE": str(db),
+        "MINILINK_HIT_FLUSH_SECONDS": "60",  # nothing is flushed by the timer
+        "GUNICORN_CMD_ARGS": "--graceful-timeout 10",
+    }
+    proc = subprocess.Popen(
+        SERVERS[server](port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        _wait(port, proc)
+        opener = urllib.request.build_opener(_NoRedirect)
+        for _ in range(200):
+            with pytest.raises(urllib.error.HTTPError) as answer:
+                opener.open(f"http://127.0.0.1:{port}/abc", timeout=10)
+            assert answer.value.code == 302
+            answer.value.close()
+        proc.send_signal(signal.SIGTERM)
+        # uvicorn re-raises the signal once it has shut down cleanly.
+        assert proc.wait(30) in (0, -signal.SIGTERM), proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+    with SQLiteStore(str(db)) as store:
+        assert store.get("abc").hits == 200  # type: ignore[union-attr]
+        assert sum(n for _, n in store.daily("abc", "2000-01-01")) == 200
