@@ -123,6 +123,18 @@ def fields(cls_or_obj: object) -> tuple[str, ...]:
 
 def replace(obj: _T, **changes: Any) -> _T:
     """A copy of ``obj`` with some fields changed (and ``__post_init__`` run again)."""
-    values = {name: getattr(obj, name) for name in fields(obj)}
-    values.update(changes)
-    return type(obj)(**values)
+    # Instances keep their fields in ``__dict__`` (the generated ``__init__`` puts them
+    # there): copying it, rather than calling ``__init__`` again, keeps ``replace``
+    # cheap on the redirect path. Validation in ``__post_init__`` still runs.
+    cls = type(obj)
+    copy = object.__new__(cls)
+    state = copy.__dict__
+    state.update(obj.__dict__)
+    for name in changes:
+        if name not in state:
+            raise TypeError(f"{cls.__name__} has no field {name!r}")
+    state.update(changes)
+    post_init = getattr(cls, "__post_init__", None)
+    if post_init is not None:
+        post_init(copy)
+    return copy

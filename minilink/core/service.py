@@ -241,7 +241,7 @@ class Shortener:
         link = self.resolve(code)
         if not count:
             return link
-        day = self.clock().strftime("%Y-%m-%d")
+        day = self.clock().date().isoformat()
         if not self.store.hit(code, day, limit=link.max_visits):
             raise Gone(f"The link {code!r} has reached its visit limit.")
         return replace(link, hits=link.hits + 1)

@@ -134,9 +134,12 @@ class BufferedStore(Store):
             return self.store.hit(code, day, count=count, limit=limit)
         # The caller has just read the link, so this is normally a cache hit; it keeps
         # the contract's answer for unknown and deleted codes.
-        link = self.get(code)
-        if link is None or link.deleted_at is not None:
-            return False
+        with self._lock:
+            cached = self._cache.get(code)
+        if cached is None or time.monotonic() - cached[0] >= self.cache_ttl:
+            link = self.get(code)
+            if link is None or link.deleted_at is not None:
+                return False
         with self._lock:
             _add(self._pending, code, day, count)
             if self._flusher is None and not self._closed:
