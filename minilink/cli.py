@@ -385,9 +385,9 @@ import sys
 os.environ.setdefault("MINILINK_STORE", {store!r})
 sys.path.insert(0, {package_dir!r})
 
-from minilink.adapters.cgi import main  # noqa: E402
+from minilink.adapters.cgi import run  # noqa: E402
 
-sys.exit(main())
+run()  # answers, commits, flushes, and ends the process without a slow teardown
 """
 
 

@@ -17,6 +17,8 @@ os.environ.setdefault("MINILINK_STORE", "/home/me/minilink-data/links.db")
 # The minilink package folder was copied next to this script (no pip needed).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from minilink.adapters.cgi import main  # noqa: E402
+from minilink.adapters.cgi import run  # noqa: E402
 
-sys.exit(main())
+# Answers the request, commits, flushes, and ends the process, skipping the
+# interpreter's teardown (closing SQLite would checkpoint its log: ~10 ms per request).
+run()

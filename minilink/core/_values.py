@@ -76,15 +76,17 @@ def frozen(cls: type[_T]) -> type[_T]:
             body.append(f" if {name} is _MISSING: {name} = _defaults[{name!r}].make()")
         else:
             params.append(f"{name}=_defaults[{name!r}]")
-        body.append(f" _set(self, {name!r}, {name})")
+        body.append(f" _state[{name!r}] = {name}")
         if isinstance(default, _Factory):
             delattr(cls, name)  # the marker must not shadow a missing attribute
     if hasattr(cls, "__post_init__"):
         body.append(" self.__post_init__()")
-    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or [" pass"])
+    # Fields go straight into the instance dict (``__setattr__`` refuses them).
+    body.insert(0, " _state = self.__dict__")
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body)
     namespace: dict[str, Any] = {}
     exec(  # noqa: S102 - built from the class's own field names, as dataclasses does
-        source, {"_defaults": defaults, "_MISSING": _MISSING, "_set": object.__setattr__}, namespace
+        source, {"_defaults": defaults, "_MISSING": _MISSING}, namespace
     )
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"

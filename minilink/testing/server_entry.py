@@ -43,7 +43,7 @@ import sys
 import threading
 from collections.abc import Iterable, Mapping, MutableMapping
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NoReturn, Optional
 
 from minilink.adapters import cgi
 from minilink.core.app import App
@@ -52,7 +52,7 @@ from minilink.core.service import Shortener
 from minilink.storage import open_store
 from minilink.testing.cgi_entry import STATE_VAR, WRAP_VAR, _wrapper, rng_state_from_json
 
-__all__ = ["Deterministic", "asgi_application", "cgi_main", "wsgi_application"]
+__all__ = ["Deterministic", "asgi_application", "cgi_main", "cgi_run", "wsgi_application"]
 
 
 class Deterministic:
@@ -206,5 +206,10 @@ def cgi_main() -> int:
     return status
 
 
-if __name__ == "__main__":
+def cgi_run() -> NoReturn:
+    """``cgi_main`` where a script calls ``minilink.adapters.cgi.run``."""
     sys.exit(cgi_main())
+
+
+if __name__ == "__main__":
+    cgi_run()

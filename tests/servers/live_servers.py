@@ -422,8 +422,8 @@ def _apache_cgi(mount: str, site: Path, state: Path) -> list[str]:
     script.write_text(
         swap_entry(
             (EXAMPLES / "cgi" / "minilink.cgi").read_text(encoding="utf-8"),
-            "from minilink.adapters.cgi import main",
-            "from minilink.testing.server_entry import cgi_main as main",
+            "from minilink.adapters.cgi import run",
+            "from minilink.testing.server_entry import cgi_run as run",
         ),
         encoding="utf-8",
     )
