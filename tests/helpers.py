@@ -149,3 +149,32 @@ def all_links(client: Client, prefix: str = "") -> list[dict[str, Any]]:
 
 def assert_store_empty(client: Client, prefix: str = "") -> None:
     assert all_links(client, prefix) == []
+
+
+async def asgi_get(app: Any, path: str, **scope: Any) -> list[dict[str, Any]]:
+    """The messages an ASGI ``app`` sends for one GET of ``path`` without a body;
+    entries of ``scope`` replace the defaults (a loopback TCP request)."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    defaults: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    await app({**defaults, **scope}, receive, send)
+    return sent

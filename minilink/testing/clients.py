@@ -178,6 +178,30 @@ class _Wire:
             out[key] = value
         return out
 
+    def cgi_environ(self) -> dict[bytes, bytes]:
+        """The CGI meta-variables a server such as Apache sets for this request
+        (RFC 3875 §4.1), as bytes."""
+        env: dict[bytes, bytes] = {
+            b"GATEWAY_INTERFACE": b"CGI/1.1",
+            b"SERVER_PROTOCOL": b"HTTP/1.1",
+            b"SERVER_SOFTWARE": b"minilink-testing",
+            b"REQUEST_METHOD": self.method.encode("latin-1"),
+            b"REQUEST_URI": self.target,
+            b"SCRIPT_NAME": self.script_name,
+            b"QUERY_STRING": self.query,
+            b"SERVER_NAME": b"testserver",
+            b"SERVER_PORT": str(self.port).encode(),
+        }
+        if self.path_info:  # Apache leaves PATH_INFO out when it is empty
+            env[b"PATH_INFO"] = self.path_info
+        if self.scheme == "https":
+            env[b"HTTPS"] = b"on"
+        if self.remote_addr is not None:
+            env[b"REMOTE_ADDR"] = self.remote_addr.encode("latin-1")
+        for key, value in self.environ_headers().items():
+            env[key.encode("latin-1")] = value.encode("latin-1")
+        return env
+
 
 class Client:
     """Base of the adapter clients; subclasses implement ``_send``."""
@@ -501,28 +525,7 @@ class CGIClient(Client):
             self._env[b"SYSTEMROOT"] = os.fsencode(os.environ["SYSTEMROOT"])
 
     def _send(self, wire: _Wire) -> Result:
-        env = dict(self._env)
-        env.update(
-            {
-                b"GATEWAY_INTERFACE": b"CGI/1.1",
-                b"SERVER_PROTOCOL": b"HTTP/1.1",
-                b"SERVER_SOFTWARE": b"minilink-testing",
-                b"REQUEST_METHOD": wire.method.encode("latin-1"),
-                b"REQUEST_URI": wire.target,
-                b"SCRIPT_NAME": wire.script_name,
-                b"QUERY_STRING": wire.query,
-                b"SERVER_NAME": b"testserver",
-                b"SERVER_PORT": str(wire.port).encode(),
-            }
-        )
-        if wire.path_info:  # Apache leaves PATH_INFO out when it is empty
-            env[b"PATH_INFO"] = wire.path_info
-        if wire.scheme == "https":
-            env[b"HTTPS"] = b"on"
-        if wire.remote_addr is not None:
-            env[b"REMOTE_ADDR"] = wire.remote_addr.encode("latin-1")
-        for key, value in wire.environ_headers().items():
-            env[key.encode("latin-1")] = value.encode("latin-1")
+        env = {**self._env, **wire.cgi_environ()}
         state = {"now": self.clock.now.isoformat(), "random": self.rng.getstate()}
         self._state.write_text(json.dumps(state), encoding="utf-8")
         proc = subprocess.run(

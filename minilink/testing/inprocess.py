@@ -44,25 +44,7 @@ class InProcessCGIClient(Client):
         self.app = app
 
     def _send(self, wire: _Wire) -> Result:
-        env: dict[bytes, bytes] = {
-            b"GATEWAY_INTERFACE": b"CGI/1.1",
-            b"SERVER_PROTOCOL": b"HTTP/1.1",
-            b"SERVER_SOFTWARE": b"minilink-testing",
-            b"REQUEST_METHOD": wire.method.encode("latin-1"),
-            b"REQUEST_URI": wire.target,
-            b"SCRIPT_NAME": wire.script_name,
-            b"QUERY_STRING": wire.query,
-            b"SERVER_NAME": b"testserver",
-            b"SERVER_PORT": str(wire.port).encode(),
-        }
-        if wire.path_info:  # Apache leaves PATH_INFO out when it is empty
-            env[b"PATH_INFO"] = wire.path_info
-        if wire.scheme == "https":
-            env[b"HTTPS"] = b"on"
-        if wire.remote_addr is not None:
-            env[b"REMOTE_ADDR"] = wire.remote_addr.encode("latin-1")
-        for key, value in wire.environ_headers().items():
-            env[key.encode("latin-1")] = value.encode("latin-1")
+        env = wire.cgi_environ()
         stdin = _CountingInput(wire.body)
         stdout = io.BytesIO()
         status = cgi.main(self.app, environ=env, stdin=stdin, stdout=stdout)

@@ -12,6 +12,8 @@ import asyncio
 import threading
 from typing import Any, Optional
 
+from helpers import asgi_get
+
 from minilink.adapters.asgi import create_app
 from minilink.core.app import App
 from minilink.core.links import Link
@@ -38,28 +40,7 @@ class _GatedStore(MemoryStore):
 
 
 async def _get(app: Any, path: str) -> int:
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-    }
-    await app(scope, receive, send)
-    status: int = sent[0]["status"]
+    status: int = (await asgi_get(app, path))[0]["status"]
     return status
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import asgi_get
 
 from minilink.adapters import asgi, cgi, wsgi
 from minilink.core.app import App
@@ -233,25 +234,10 @@ def test_asgi_rejects_websocket(tmp_path: Path) -> None:
 
 def test_asgi_unix_socket_server_and_no_client(tmp_path: Path) -> None:
     app = asgi.create_app(Config(store=str(tmp_path / "l.db")))
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": "/healthz",
-        "query_string": b"",
-        "headers": [],
-        "server": ("/run/minilink.sock", None),
-        "client": None,
-    }
     try:
-        asyncio.run(app(scope, receive, send))
+        sent = asyncio.run(
+            asgi_get(app, "/healthz", headers=[], server=("/run/minilink.sock", None), client=None)
+        )
     finally:
         app.close()
     assert sent[0]["status"] == 200

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 import pytest
+from helpers import asgi_get
 from pghelpers import Proxy, new_schema, temporary_database, with_options
 
 from minilink.adapters.asgi import create_app
@@ -289,29 +290,7 @@ class _SlowStore(PostgresStore):
 
 async def _get(app: Any, path: str) -> tuple[int, float]:
     """One GET through an ASGI app; its status and when it finished."""
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-    }
-    await app(scope, receive, send)
+    sent = await asgi_get(app, path)
     return sent[0]["status"], time.monotonic()
 
 
