@@ -22,7 +22,6 @@ import hmac
 import json
 import math
 import os
-import shutil
 import threading
 import time
 from collections import Counter
@@ -432,16 +431,16 @@ def test_form_origin_check(
 
 # -- cross-site form posts in a real browser ---------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 DEADLINE = 30.0
 
 
 def _browser(profile: Path) -> Any:
+    """Headless Chromium as the browser tests start it (``tests/browser/_browser.py``)."""
+    from browser._browser import CHROMEDRIVER, CHROMIUM, chromium
+
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
+        import selenium  # noqa: F401
     except ImportError:
         missing.append("selenium")
     if missing:
@@ -449,23 +448,7 @@ def _browser(profile: Path) -> Any:
         if os.environ.get("CI"):
             pytest.fail(reason + " (.ci/setup.d/30-chromium.sh installs it)")
         pytest.skip(reason)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(DEADLINE)
-    return driver
+    return chromium(True, profile)
 
 
 def _attacker(target: str, policy: str) -> ThreadingHTTPServer:
