@@ -59,6 +59,10 @@ class BufferedStore(Store):
         self.flush_interval = flush_interval
         self.cache_ttl = cache_ttl
         self._lock = threading.Lock()
+        # Held for a whole flush: a flush (of one code, before a limited hit or a
+        # delete) waits for one in progress, so it never acts on a store that has not
+        # yet received hits already taken out of the buffer.
+        self._flush_lock = threading.Lock()
         # code -> day -> hits not yet written
         self._pending: dict[str, dict[str, int]] = {}
         self._inflight: dict[str, dict[str, int]] = {}  # being written by a flush
@@ -71,6 +75,7 @@ class BufferedStore(Store):
 
     def _after_fork(self) -> None:
         self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
         self._pending = {}
         self._inflight = {}
         self._flusher = None
@@ -185,35 +190,38 @@ class BufferedStore(Store):
 
         While they are being written they count as "in flight", which reads include
         too, so no read ever misses a hit between the buffer and the store.
+        It returns once every hit taken out of the buffer before the call (by this
+        flush or by one running in another thread) has reached the store.
         """
-        with self._lock:
-            if code is None:
-                batch, self._pending = self._pending, {}
-            else:
-                days = self._pending.pop(code, None)
-                batch = {code: days} if days else {}
-            for c, days in batch.items():
-                for day, n in days.items():
-                    _add(self._inflight, c, day, n)
-        failed: list[tuple[str, str, int]] = []
-        try:
-            for c, days in batch.items():
-                for day, n in days.items():
-                    try:
-                        self.store.hit(c, day, count=n)
-                    except StoreUnavailable:
-                        failed.append((c, day, n))
-        finally:
+        with self._flush_lock:
             with self._lock:
+                if code is None:
+                    batch, self._pending = self._pending, {}
+                else:
+                    days = self._pending.pop(code, None)
+                    batch = {code: days} if days else {}
                 for c, days in batch.items():
                     for day, n in days.items():
-                        _add(self._inflight, c, day, -n)
-                    # The cached total no longer includes what was written: reread it.
-                    self._cache.pop(c, None)
-                for c, day, n in failed:
-                    _add(self._pending, c, day, n)
-        if failed:
-            raise StoreUnavailable("pending hits could not be written; they are kept")
+                        _add(self._inflight, c, day, n)
+            failed: list[tuple[str, str, int]] = []
+            try:
+                for c, days in batch.items():
+                    for day, n in days.items():
+                        try:
+                            self.store.hit(c, day, count=n)
+                        except StoreUnavailable:
+                            failed.append((c, day, n))
+            finally:
+                with self._lock:
+                    for c, days in batch.items():
+                        for day, n in days.items():
+                            _add(self._inflight, c, day, -n)
+                        # The cached total no longer includes what was written: reread it.
+                        self._cache.pop(c, None)
+                    for c, day, n in failed:
+                        _add(self._pending, c, day, n)
+            if failed:
+                raise StoreUnavailable("pending hits could not be written; they are kept")
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval):

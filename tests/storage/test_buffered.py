@@ -7,12 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -236,3 +238,43 @@ def test_an_orderly_shutdown_loses_no_hit(tmp_path: Path, server: str) -> None:
     with SQLiteStore(str(db)) as store:
         assert store.get("abc").hits == 200  # type: ignore[union-attr]
         assert sum(n for _, n in store.daily("abc", "2000-01-01")) == 200
+
+
+class _GatedHits(MemoryStore):
+    """A flush's writes (hits without a limit) wait at ``gate``; ``writing`` says one
+    has started."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.writing = threading.Event()
+
+    def hit(self, code: str, day: str, *, count: int = 1, limit: Optional[int] = None) -> bool:
+        if limit is None:
+            self.writing.set()
+            assert self.gate.wait(timeout=30), "the gate was never opened"
+        return super().hit(code, day, count=count, limit=limit)
+
+
+def test_a_limited_hit_waits_for_hits_being_flushed() -> None:
+    """Found by the contract's state machine (a flaky failure): a limited hit flushed
+    its code, found nothing pending while the flusher thread was still writing that
+    code's hits, and was checked against a total without them: one visit too many."""
+    inner = _GatedHits()
+    store = BufferedStore(inner, flush_interval=60)
+    store.insert(make_link("abc"))
+    assert store.hit("abc", DAY)
+    assert store.hit("abc", DAY)  # two visits, buffered
+    flusher = threading.Thread(target=store.flush)  # as the flusher thread does
+    flusher.start()
+    assert inner.writing.wait(timeout=10)  # the two visits are in flight now
+    answers: list[bool] = []
+    limited = threading.Thread(target=lambda: answers.append(store.hit("abc", DAY, limit=2)))
+    limited.start()
+    time.sleep(0.2)  # without the fix, the limited hit is answered (wrongly) by now
+    inner.gate.set()
+    flusher.join(timeout=10)
+    limited.join(timeout=10)
+    assert answers == [False]  # the link had its 2 visits
+    assert inner.get("abc").hits == 2  # type: ignore[union-attr]
+    store.close()
