@@ -263,6 +263,20 @@ def _utc(value: Optional[datetime]) -> Optional[datetime]:
     return None if value is None else value.astimezone(timezone.utc)
 
 
+def _row(link: Link, *, alias: Optional[bool] = None) -> tuple[Any, ...]:
+    """The parameters of ``_INSERT`` for ``link`` (``alias`` overrides its flag)."""
+    return (
+        link.code,
+        link.url,
+        link.created_at,
+        link.expires_at,
+        link.max_visits,
+        link.hits,
+        link.alias if alias is None else alias,
+        link.deleted_at,
+    )
+
+
 def _link(row: _Row) -> Link:
     created_at = _utc(row[2])
     assert created_at is not None  # NOT NULL in the schema
@@ -398,16 +412,7 @@ class PostgresStore(Store):
                 return None if row is None else _link(row)
 
             return self._run(plain)
-        values = (
-            link.code,
-            link.url,
-            link.created_at,
-            link.expires_at,
-            link.max_visits,
-            link.hits,
-            link.alias,
-            link.deleted_at,
-        )
+        values = _row(link)
 
         def other(conn: _Connection) -> Optional[Link]:
             row = conn.execute(_INSERT, values).fetchone()
@@ -706,16 +711,7 @@ def _restore_batch(batch: list[Entry]) -> Callable[[_Connection], int]:
                 else:
                     # A live plain link of this URL exists under another code: keep
                     # this code working as an alias (see Store.restore).
-                    values = (
-                        link.code,
-                        link.url,
-                        link.created_at,
-                        link.expires_at,
-                        link.max_visits,
-                        link.hits,
-                        True,
-                        link.deleted_at,
-                    )
+                    values = _row(link, alias=True)
                     if conn.execute(_INSERT, values).fetchone() is None:
                         continue
                     taken.add(link.code)
