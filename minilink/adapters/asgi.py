@@ -37,7 +37,7 @@ from typing import Any, Callable, Optional
 from minilink.adapters._lazy import LazyApp, app_from_environment
 from minilink.core.app import App
 from minilink.core.config import Config
-from minilink.core.http import Request
+from minilink.core.http import Request, Response
 
 __all__ = ["THREADS", "ASGIApp", "application", "create_app"]
 
@@ -51,10 +51,21 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+#: Bodiless answers whose encoded headers are kept (all dropped when it is full).
+_ENCODED_KEPT = 1024
+
+
 class ASGIApp(LazyApp):
     """An ASGI 3 application serving one ``App``, given or built by ``factory``."""
 
     _threads: Optional[ThreadPoolExecutor] = None
+
+    def __init__(
+        self, app: Optional[App] = None, *, factory: Optional[Callable[[], App]] = None
+    ) -> None:
+        super().__init__(app, factory=factory)
+        # id(response) -> (response, its ASGI headers)
+        self._headers_of: dict[int, tuple[Response, tuple[tuple[bytes, bytes], ...]]] = {}
 
     def close(self) -> None:
         """Close a built ``App`` (see ``LazyApp.close``) and stop the worker threads."""
@@ -117,7 +128,7 @@ class ASGIApp(LazyApp):
             received += len(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)[:size]
+        body = b"".join(chunks)[:size] if chunks else b""
         root = scope.get("root_path") or ""
         path = scope.get("path") or ""
         if root and (path == root or path.startswith(root + "/")):
@@ -145,13 +156,30 @@ class ASGIApp(LazyApp):
             {
                 "type": "http.response.start",
                 "status": response.status,
-                "headers": [
-                    (name.lower().encode("latin-1"), value.encode("latin-1"))
-                    for name, value in response.headers
-                ],
+                "headers": list(self._encoded_headers(response)),  # a list of its own
             }
         )
         await send({"type": "http.response.body", "body": response.body})
+
+    def _encoded_headers(self, response: Response) -> tuple[tuple[bytes, bytes], ...]:
+        """The headers as ASGI wants them: lower-case byte names, byte values.
+
+        Remembered for a bodiless answer (a redirect: the core hands out the same
+        ``Response`` for every visit of a hot link), keyed by identity and holding the
+        response, so an entry can never be taken for another answer's.
+        """
+        entry = self._headers_of.get(id(response))
+        if entry is not None and entry[0] is response:
+            return entry[1]
+        encoded = tuple(
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in response.headers
+        )
+        if not response.body:
+            if len(self._headers_of) >= _ENCODED_KEPT:
+                self._headers_of.clear()
+            self._headers_of[id(response)] = (response, encoded)
+        return encoded
 
 
 def create_app(config: Optional[Config] = None, *, app: Optional[App] = None) -> ASGIApp:

@@ -111,6 +111,7 @@ def frozen(cls: type[_T]) -> type[_T]:
         "__setattr__": _frozen_setattr,
         "__delattr__": _frozen_delattr,
         "__value_fields__": names,
+        "__value_post_init__": getattr(cls, "__post_init__", None),
     }
     for name, method in methods.items():
         setattr(cls, name, method)
@@ -123,12 +124,12 @@ def fields(cls_or_obj: object) -> tuple[str, ...]:
     return names
 
 
-def replace(obj: _T, **changes: Any) -> _T:
+def replace(obj: _T, /, **changes: Any) -> _T:
     """A copy of ``obj`` with some fields changed (and ``__post_init__`` run again)."""
     # Instances keep their fields in ``__dict__`` (the generated ``__init__`` puts them
     # there): copying it, rather than calling ``__init__`` again, keeps ``replace``
     # cheap on the redirect path. Validation in ``__post_init__`` still runs.
-    cls = type(obj)
+    cls = obj.__class__
     copy = object.__new__(cls)
     state = copy.__dict__
     state.update(obj.__dict__)
@@ -136,7 +137,7 @@ def replace(obj: _T, **changes: Any) -> _T:
         if name not in state:
             raise TypeError(f"{cls.__name__} has no field {name!r}")
     state.update(changes)
-    post_init = getattr(cls, "__post_init__", None)
+    post_init = cls.__value_post_init__  # type: ignore[attr-defined]
     if post_init is not None:
         post_init(copy)
     return copy

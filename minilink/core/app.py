@@ -69,6 +69,9 @@ _EMPTY_BODY = (
 
 def _segments(path: str) -> list[str]:
     """Path segments after removing empty, ``.`` and ``..`` segments."""
+    name = path[1:]
+    if path[:1] == "/" and "/" not in name and name not in ("", ".", ".."):
+        return [name]  # "/abc", the shape of every redirect
     out: list[str] = []
     for segment in path.split("/"):
         if segment in ("", "."):
@@ -80,6 +83,10 @@ def _segments(path: str) -> list[str]:
         out.append(segment)
     return out
 
+
+#: Redirect answers kept for reuse (under 10 MiB even with the longest URLs; all
+#: dropped when it is full).
+_REDIRECTS_KEPT = 1024
 
 _INTERNAL_ERROR = text_response(500, "Internal server error: the error was logged.\n")
 
@@ -118,6 +125,7 @@ class App:
         self.config = config if config is not None else shortener.config
         self.on_error = on_error if on_error is not None else _report_to_log
         self._crawlers = tuple(agent.lower() for agent in self.config.crawlers)
+        self._redirects: dict[str, Response] = {}  # target URL -> its redirect
 
     @classmethod
     def from_config(cls, config: Config, *, persistent: bool = True) -> App:
@@ -217,8 +225,14 @@ class App:
 
     def _redirect(self, request: Request, code: str) -> Response:
         count = request.method == "GET" and not self._is_crawler(request)
-        link = self.shortener.visit(code, count=count)
-        return redirect(self.config.redirect_status, link.url)
+        url = self.shortener.target(code, count=count)
+        # The same link gives the same (immutable) answer: made once, while it is hot.
+        response = self._redirects.get(url)
+        if response is None:
+            if len(self._redirects) >= _REDIRECTS_KEPT:
+                self._redirects.clear()
+            response = self._redirects[url] = redirect(self.config.redirect_status, url)
+        return response
 
     def _health(self) -> Response:
         try:

@@ -6,7 +6,11 @@ must cost nothing to import (no ``re``).
 
 from __future__ import annotations
 
-__all__ = ["ALIAS_CHARS", "ALIAS_MAX", "RESERVED", "is_code"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
+__all__ = ["ALIAS_CHARS", "ALIAS_MAX", "RESERVED", "is_code", "random_code"]
 
 #: Characters of codes and aliases: ``[A-Za-z0-9_-]``.
 ALIAS_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -27,3 +31,27 @@ def is_code(text: str) -> bool:
     # str.strip removes every leading and trailing character of the set: nothing is
     # left exactly when all of them are in it (and it runs in C, on every redirect).
     return 0 < len(text) <= ALIAS_MAX and not text.strip(_ALIAS_CHARS_STR)
+
+
+def random_code(alphabet: str, length: int, random_bytes: Callable[[int], bytes]) -> str:
+    """``length`` characters drawn uniformly and independently from ``alphabet``.
+
+    ``random_bytes(n)`` gives ``n`` random bytes (``os.urandom``). A byte picks
+    ``alphabet[byte % len(alphabet)]`` when it is below the largest multiple of the
+    alphabet's length that fits in a byte, and is skipped otherwise, so every character
+    is equally likely (rejection sampling, as ``secrets.randbelow`` does bit by bit, but
+    with one system call per code instead of one per character).
+    """
+    size = len(alphabet)
+    if not 2 <= size <= 256:
+        raise ValueError("the alphabet must have 2 to 256 characters")
+    limit = 256 - 256 % size
+    chars: list[str] = []
+    while True:
+        # A quarter more bytes than needed: for 56 characters (limit 224), 1 byte in 8
+        # is skipped, so one draw is almost always enough.
+        for byte in random_bytes(length + length // 4 + 2):
+            if byte < limit:
+                chars.append(alphabet[byte % size])
+                if len(chars) == length:
+                    return "".join(chars)

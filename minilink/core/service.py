@@ -6,11 +6,12 @@ A ``Shortener`` holds a ``Store``, a ``Config``, a clock and a source of randomn
 it never does I/O of its own beyond the store, so tests hand it a fixed clock and a
 seeded generator and get the same codes every run.
 
-* Codes are drawn uniformly from ``config.code_alphabet`` with ``secrets`` (so nobody
-  can guess other people's links by counting) and claimed with the store's atomic
-  insert-if-absent, never by looking first. A taken code is simply drawn again; after
-  a few collisions at one length the length grows by one, so a filling code space
-  degrades into longer codes instead of errors.
+* Codes are drawn uniformly from ``config.code_alphabet`` with ``os.urandom``, the
+  source ``secrets`` uses (so nobody can guess other people's links by counting),
+  one system call per code, and claimed with the store's atomic insert-if-absent,
+  never by looking first. A taken code is simply drawn again; after a few collisions
+  at one length the length grows by one, so a filling code space degrades into
+  longer codes instead of errors.
 * A link past its expiry or its visit limit, or deleted, raises ``Gone`` when it is
   read: no background job is needed, so this holds under CGI too.
 * ``visit`` records a hit (a total and a per-day counter, nothing about the visitor);
@@ -20,10 +21,11 @@ seeded generator and get the same codes every run.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import os
+from datetime import datetime, time, timedelta, timezone
 
 from minilink.core._values import frozen, replace
-from minilink.core.codes import RESERVED, is_code
+from minilink.core.codes import RESERVED, is_code, random_code
 from minilink.core.config import Config
 from minilink.core.errors import AliasTaken, BadRequest, Gone, NotFound, RateLimited
 from minilink.core.links import Link
@@ -44,6 +46,9 @@ _MAX_GROWTH = 6
 #: The farthest future an expiry may be set (about 100 years).
 _MAX_EXPIRY = timedelta(days=36525)
 _MAX_VISITS = 2**31 - 1
+_MIDNIGHT = time(tzinfo=timezone.utc)
+_ONE_DAY = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @frozen
@@ -64,8 +69,8 @@ class Shortener:
     """Create, resolve, visit, delete and count short links.
 
     ``clock`` returns the current aware UTC datetime; ``randbelow(n)`` returns an int in
-    ``[0, n)``. Both default to the real thing (``secrets.randbelow``) and exist so
-    that tests can be deterministic.
+    ``[0, n)``. Both default to the real thing (the system clock; ``os.urandom``
+    through ``codes.random_code``) and exist so that tests can be deterministic.
     """
 
     def __init__(
@@ -80,6 +85,7 @@ class Shortener:
         self.config = config if config is not None else Config()
         self.clock = clock if clock is not None else _utcnow
         self._randbelow = randbelow
+        self._today = (_EPOCH, _EPOCH, "")  # (start, end, "YYYY-MM-DD") of the last day seen
 
     # -- creating ---------------------------------------------------------------
 
@@ -165,13 +171,13 @@ class Shortener:
         raise AliasTaken("No free code could be found; raise MINILINK_CODE_LENGTH.")
 
     def _new_code(self, length: int) -> str:
-        if self._randbelow is None:
-            import secrets  # only creating a link pays for it (not a CGI redirect)
-
-            self._randbelow = secrets.randbelow
         alphabet = self.config.code_alphabet
+        randbelow = self._randbelow
         while True:
-            code = "".join(alphabet[self._randbelow(len(alphabet))] for _ in range(length))
+            if randbelow is None:
+                code = random_code(alphabet, length, os.urandom)
+            else:
+                code = "".join(alphabet[randbelow(len(alphabet))] for _ in range(length))
             if code.lower() not in RESERVED:
                 return code
 
@@ -221,13 +227,16 @@ class Shortener:
 
     def resolve(self, code: str) -> Link:
         """The live link for ``code``; raises ``NotFound`` or ``Gone``. Counts nothing."""
+        return self._live(code, self.clock())
+
+    def _live(self, code: str, now: datetime) -> Link:
         link = self.store.get(code) if is_code(code) else None
         if link is None:
             raise NotFound(f"No link has the code {code!r}.")
-        if link.is_expired(self.clock()):
+        if link.is_expired(now):
             if link.deleted_at is not None:
                 raise Gone(f"The link {code!r} was deleted.")
-            if link.expires_at is not None and self.clock() >= link.expires_at:
+            if link.expires_at is not None and now >= link.expires_at:
                 raise Gone(f"The link {code!r} has expired.")
             raise Gone(f"The link {code!r} has reached its visit limit.")
         return link
@@ -238,13 +247,34 @@ class Shortener:
         Returns the link with its hits including this one. Raises ``NotFound`` or
         ``Gone`` (also when a racing visitor took the last allowed visit).
         """
-        link = self.resolve(code)
-        if not count:
-            return link
-        day = self.clock().date().isoformat()
-        if not self.store.hit(code, day, limit=link.max_visits):
+        link = self._visit(code, count)
+        return replace(link, hits=link.hits + 1) if count else link
+
+    def target(self, code: str, *, count: bool = True) -> str:
+        """The URL ``code`` redirects to: ``visit(code, count=count).url``, without
+        building the updated link (this is every redirect's path)."""
+        return self._visit(code, count).url
+
+    def _visit(self, code: str, count: bool) -> Link:
+        """The live link, as read before this visit's hit (recorded with ``count``)."""
+        now = self.clock()
+        link = self._live(code, now)
+        if count and not self.store.hit(code, self._day(now), limit=link.max_visits):
             raise Gone(f"The link {code!r} has reached its visit limit.")
-        return replace(link, hits=link.hits + 1)
+        return link
+
+    def _day(self, now: datetime) -> str:
+        """``now``'s UTC date as ``YYYY-MM-DD``: the key of a day's hits.
+
+        Remembered until the day ends, since every visit asks for it.
+        """
+        start, end, day = self._today
+        if start <= now < end:
+            return day
+        start = datetime.combine(now.astimezone(timezone.utc).date(), _MIDNIGHT)
+        day = start.date().isoformat()
+        self._today = (start, start + _ONE_DAY, day)
+        return day
 
     def stats(self, code: str, days: int = 30) -> Stats:
         """Total hits and the per-day series of the last ``days`` days (1 to 366)."""

@@ -66,6 +66,8 @@ class BufferedStore(Store):
         # code -> day -> hits not yet written
         self._pending: dict[str, dict[str, int]] = {}
         self._inflight: dict[str, dict[str, int]] = {}  # being written by a flush
+        # code -> pending plus in-flight hits: what a read adds to the stored total
+        self._unwritten_total: dict[str, int] = {}
         self._cache: dict[str, tuple[float, Link]] = {}
         self._flusher: Optional[threading.Thread] = None
         self._stop = threading.Event()
@@ -78,6 +80,7 @@ class BufferedStore(Store):
         self._flush_lock = threading.Lock()
         self._pending = {}
         self._inflight = {}
+        self._unwritten_total = {}
         self._flusher = None
         self._stop = threading.Event()
 
@@ -91,9 +94,10 @@ class BufferedStore(Store):
         return days
 
     def _with_pending(self, link: Link) -> Link:
-        if link.code not in self._pending and link.code not in self._inflight:
+        unwritten = self._unwritten_total.get(link.code)
+        if not unwritten:
             return link
-        return replace(link, hits=link.hits + sum(self._unwritten(link.code).values()))
+        return replace(link, hits=link.hits + unwritten)
 
     def get(self, code: str) -> Optional[Link]:
         now = time.monotonic()
@@ -137,22 +141,35 @@ class BufferedStore(Store):
             with self._lock:
                 self._cache.pop(code, None)
             return self.store.hit(code, day, count=count, limit=limit)
-        # The caller has just read the link, so this is normally a cache hit; it keeps
-        # the contract's answer for unknown and deleted codes.
+        # The caller has just read the link, so this is normally a cache hit; the
+        # check keeps the contract's answer for unknown and deleted codes.
+        now = time.monotonic()
         with self._lock:
             cached = self._cache.get(code)
-        if cached is None or time.monotonic() - cached[0] >= self.cache_ttl:
-            link = self.get(code)
-            if link is None or link.deleted_at is not None:
-                return False
+            if cached is not None and now - cached[0] < self.cache_ttl:
+                self._buffer(code, day, count)
+                return True
+        link = self.get(code)
+        if link is None or link.deleted_at is not None:
+            return False
         with self._lock:
-            _add(self._pending, code, day, count)
-            if self._flusher is None and not self._closed:
-                self._flusher = threading.Thread(
-                    target=self._run, name="minilink-hit-flusher", daemon=True
-                )
-                self._flusher.start()
+            self._buffer(code, day, count)
         return True
+
+    def _buffer(self, code: str, day: str, count: int) -> None:
+        """Add ``count`` pending hits (under ``_lock``); start the flusher if need be."""
+        days = self._pending.get(code)
+        if days is None:
+            self._pending[code] = {day: count}
+        else:
+            days[day] = days.get(day, 0) + count
+        totals = self._unwritten_total
+        totals[code] = totals.get(code, 0) + count
+        if self._flusher is None and not self._closed:
+            self._flusher = threading.Thread(
+                target=self._run, name="minilink-hit-flusher", daemon=True
+            )
+            self._flusher.start()
 
     def insert(self, link: Link) -> Optional[Link]:
         stored = self.store.insert(link)
@@ -216,10 +233,12 @@ class BufferedStore(Store):
                     for c, days in batch.items():
                         for day, n in days.items():
                             _add(self._inflight, c, day, -n)
+                            _count(self._unwritten_total, c, -n)
                         # The cached total no longer includes what was written: reread it.
                         self._cache.pop(c, None)
                     for c, day, n in failed:
                         _add(self._pending, c, day, n)
+                        _count(self._unwritten_total, c, n)
             if failed:
                 raise StoreUnavailable("pending hits could not be written; they are kept")
 
@@ -256,3 +275,12 @@ def _add(counts: dict[str, dict[str, int]], code: str, day: str, n: int) -> None
         days.pop(day, None)
         if not days:
             del counts[code]
+
+
+def _count(totals: dict[str, int], code: str, n: int) -> None:
+    """Add ``n`` (may be negative) to ``totals[code]``, dropping zeros."""
+    total = totals.get(code, 0) + n
+    if total:
+        totals[code] = total
+    else:
+        del totals[code]

@@ -89,3 +89,27 @@ def test_an_in_process_store_is_called_on_the_loop() -> None:
     finally:
         asgi.close()
     assert seen == [threading.main_thread().name]
+
+
+def test_header_lists_are_the_receivers_to_change() -> None:
+    """A middleware may append to a response's header list; the adapter keeps the
+    encoded headers of a reused redirect, so each answer must get a list of its own."""
+    store = MemoryStore()
+    store.insert(make_link("abc"))
+    asgi = create_app(app=App(Shortener(store)))
+
+    async def twice() -> list[list[tuple[bytes, bytes]]]:
+        lists = []
+        for _ in range(2):
+            start = (await asgi_get(asgi, "/abc"))[0]
+            lists.append(list(start["headers"]))
+            start["headers"].append((b"x-added-by", b"middleware"))
+        return lists
+
+    try:
+        first, second = asyncio.run(twice())
+    finally:
+        asgi.close()
+    assert first == second
+    assert (b"x-added-by", b"middleware") not in second
+    assert (b"location", b"https://example.com/abc") in first

@@ -308,3 +308,27 @@ def test_openapi_matches_the_router() -> None:
             assert str(response.status) in operation["responses"], (method, path, response.status)
     # And nothing under /api answers that the document does not describe.
     assert call(app, "GET", "/api/other").status == 404
+
+
+def test_a_hot_link_reuses_its_redirect_and_the_kept_answers_are_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from minilink.core import app as app_module
+
+    monkeypatch.setattr(app_module, "_REDIRECTS_KEPT", 3)
+    app = make_app()
+    codes = [
+        json.loads(call(app, "POST", "/api/links", f'{{"url": "https://a.b/{i}"}}'.encode()).body)[
+            "code"
+        ]
+        for i in range(5)
+    ]
+    first = call(app, "GET", f"/{codes[0]}")
+    assert call(app, "GET", f"/{codes[0]}") is first  # made once, answered again
+    for code in codes[1:]:
+        assert call(app, "GET", f"/{code}").header("location") == f"https://a.b/{codes.index(code)}"
+    assert len(app._redirects) <= 3
+    # Every visit still counts, reused answer or not, and a deleted link is gone at once.
+    assert app.shortener.resolve(codes[0]).hits == 2
+    app.shortener.delete(codes[0])
+    assert call(app, "GET", f"/{codes[0]}").status == 410

@@ -237,3 +237,45 @@ def test_links_newest_first_with_cursor(sl: Shortener) -> None:
     assert [link.code for link in page] == made[::-1][:2]
     rest = sl.links(10, after=page[-1].code)
     assert [link.code for link in rest] == made[::-1][2:]
+
+
+def test_target_counts_like_visit_and_returns_the_url(sl: Shortener) -> None:
+    sl.shorten("https://a.b/t", alias="t")
+    assert sl.target("t") == "https://a.b/t"
+    assert sl.target("t", count=False) == "https://a.b/t"
+    assert sl.visit("t").hits == 2
+    sl.delete("t")
+    with pytest.raises(Gone):
+        sl.target("t")
+    with pytest.raises(NotFound):
+        sl.target("nope")
+
+
+def test_hits_go_to_the_day_of_the_visit_across_midnight(sl: Shortener, clock: Clock) -> None:
+    """The day's key is remembered between visits; it must change at 00:00 UTC."""
+    sl.shorten("https://a.b/", alias="x")
+    clock.now = datetime(2026, 11, 28, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    sl.visit("x")
+    clock.now = datetime(2026, 11, 29, 0, 0, tzinfo=timezone.utc)
+    sl.visit("x")
+    # 01:30 at UTC+2 is 23:30 UTC the day before: the UTC day counts.
+    clock.now = datetime(2026, 11, 29, 1, 30, tzinfo=timezone(timedelta(hours=2)))
+    sl.visit("x")
+    clock.now = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)  # a clock set back
+    sl.visit("x")
+    clock.now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+    assert sl.stats("x", days=2).daily == (("2026-11-28", 3), ("2026-11-29", 1))
+
+
+def test_generated_codes_use_the_whole_alphabet_evenly(clock: Clock) -> None:
+    """Without injected randomness codes come from os.urandom, drawn uniformly."""
+    alphabet = "abcdefg"  # 7 characters: 256 % 7 != 0, so the rejection step matters
+    sl = Shortener(MemoryStore(), Config(code_length=8, code_alphabet=alphabet), clock=clock)
+    counts = dict.fromkeys(alphabet, 0)
+    for i in range(400):
+        code = sl.shorten(f"https://a.b/{i}").code
+        assert len(code) == 8
+        for char in code:
+            counts[char] += 1
+    # 3,200 draws, 457 expected per character; the bounds are > 6 standard deviations.
+    assert all(330 < n < 590 for n in counts.values()), counts
