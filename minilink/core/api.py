@@ -57,7 +57,7 @@ def link_json(link: Link, origin: str) -> dict[str, Any]:
 
 
 def json_response(status: int, payload: Any, extra: tuple[tuple[str, str], ...] = ()) -> Response:
-    text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+    text = _ENCODER.encode(payload)
     # "<", ">" and "&" only ever occur inside strings: as \u escapes they are the same
     # JSON, and an error quoting what a client sent holds no markup to sniff.
     for char, escape in _MARKUP_ESCAPES:
@@ -147,6 +147,11 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+# Built once: json.dumps and json.loads build a new one per call when given options.
+_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+
+
 def _depth(text: str) -> int:
     """Deepest nesting of ``[``/``{`` outside strings (json recurses per level)."""
     depth = deepest = 0
@@ -175,10 +180,13 @@ def parse_json(body: bytes) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("The request body is not valid UTF-8.") from None
-    if _depth(text) > _MAX_DEPTH:
+    # Only a body with more brackets than the limit can nest that deep: most skip the scan.
+    if text.count("[") + text.count("{") > _MAX_DEPTH and _depth(text) > _MAX_DEPTH:
         raise BadRequest("The JSON is nested too deeply.")
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+        if text.startswith("\ufeff"):  # as json.loads says it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _DECODER.decode(text)
     except ValueError as exc:
         if isinstance(exc, BadRequest):
             raise

@@ -55,9 +55,8 @@ _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_\-]{0,61}[a-z0-9_])?")
 # IPv4address as RFC 3986 writes it: four decimal octets, no leading zeros.
 _OCTET = re.compile(r"25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]")
 # Characters RFC 3986 allows unescaped in path, query and fragment (plus "%").
-_SAFE = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;="
-)
+_SAFE_TEXT = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;="
+_SAFE = frozenset(_SAFE_TEXT)
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
@@ -74,6 +73,8 @@ def validate_alias(alias: str) -> str:
 
 def _bad_text(text: str) -> Optional[str]:
     """The first control or whitespace character in ``text``, if any."""
+    if text.isascii() and text.isprintable() and " " not in text:
+        return None  # the usual case, decided in C: printable ASCII has no other space
     for c in text:
         if c.isspace() or not c.isprintable():
             return c
@@ -125,6 +126,8 @@ def normalise_host(host: str) -> str:
 
 def _encode(part: str) -> str:
     """Percent-encode what RFC 3986 does not allow; keep valid escapes (upper-cased)."""
+    if "%" not in part and not part.strip(_SAFE_TEXT):
+        return part  # every character is allowed as it is (strip leaves none of them)
     out = []
     i, n = 0, len(part)
     while i < n:
@@ -235,6 +238,10 @@ def _own_host(host: str, own_host: str) -> bool:
     own = own_host
     if (not own.startswith("[") and own.count(":") == 1) or (own.startswith("[") and "]:" in own):
         own = own.rsplit(":", 1)[0]
+    if own.isascii() and not own.startswith("["):
+        # ``host`` is already normal, so a valid ASCII name equals it exactly when its
+        # lower case without one trailing dot does (and an invalid one never does).
+        return host == (own[:-1] if own.endswith(".") else own).lower()
     try:
         own = normalise_host(own)
     except InvalidURL:

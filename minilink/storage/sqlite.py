@@ -35,10 +35,11 @@ CGI processes at once, or the threads of a WSGI server. The rules that make that
   connection that finds it behind applies the missing ones inside ``BEGIN IMMEDIATE``
   and re-reads the version there, so processes racing on a fresh file migrate it once.
   A database newer than this code is refused rather than misread.
-* **Atomic rules.** ``insert`` is the dedupe lookup and ``INSERT ... ON CONFLICT DO
-  NOTHING`` in one immediate transaction; a partial unique index on the URL of live
-  plain links backs the dedupe rule in the schema itself. ``hit`` is one guarded
-  ``UPDATE`` (the visit limit is in its ``WHERE``) and the per-day upsert, together.
+* **Atomic rules.** ``insert`` is ``INSERT ... ON CONFLICT DO NOTHING`` and, only
+  when that inserted nothing, the dedupe lookup, in one immediate transaction; a
+  partial unique index on the URL of live plain links is what enforces the dedupe
+  rule. ``hit`` is one guarded ``UPDATE`` (the visit limit is in its ``WHERE``) and
+  the per-day upsert, together.
 * **Values.** Times are integers: microseconds since 1970-01-01 UTC, lossless and
   ordered; they come back as aware UTC datetimes. Days are ``YYYY-MM-DD`` text.
 
@@ -299,14 +300,13 @@ class SQLiteStore(Store):
         deduped = link.plain and link.deleted_at is None
 
         def transaction(conn: sqlite3.Connection) -> Optional[Link]:
-            # Dedupe first: whatever code was proposed, a URL already shortened
-            # plainly gets its existing link.
-            if deduped:
-                row = conn.execute(_FIND_PLAIN, (link.url,)).fetchone()
-                if row is not None:
-                    return _link(row)
             if conn.execute(_INSERT, params).rowcount != 1:
-                return None  # the code is taken, by a live link or a tombstone
+                # Refused by a unique index: the plain URL's (dedupe: whatever code
+                # was proposed, its existing link is the answer) or the code's (taken
+                # by a live link or a tombstone). Looking only now saves a query on
+                # every creation that succeeds, and the write lock makes it as exact.
+                row = conn.execute(_FIND_PLAIN, (link.url,)).fetchone() if deduped else None
+                return None if row is None else _link(row)
             # The link as it now reads back: times in UTC.
             return replace(
                 link,

@@ -111,3 +111,66 @@ def test_valid_aliases_are_accepted(alias: str) -> None:
 def test_bad_aliases_are_refused(alias: str) -> None:
     with pytest.raises(InvalidAlias):
         validate_alias(alias)
+
+
+# -- the fast paths decide as the character loops do ----------------------------------
+# The references below are the plain definitions; the module answers the common case
+# (printable ASCII, nothing to escape, an ASCII own host) without walking the text.
+
+
+def _bad_text_reference(text: str) -> Optional[str]:
+    for c in text:
+        if c.isspace() or not c.isprintable():
+            return c
+    return None
+
+
+def _own_host_reference(host: str, own: str) -> bool:
+    from minilink.core.urls import normalise_host
+
+    if (not own.startswith("[") and own.count(":") == 1) or (own.startswith("[") and "]:" in own):
+        own = own.rsplit(":", 1)[0]
+    try:
+        return host == normalise_host(own)
+    except InvalidURL:
+        return False
+
+
+_ASCIIISH = st.text(st.characters(max_codepoint=0x17F), max_size=40)
+_HOSTISH = st.text(st.sampled_from("aAbB.-_:019[]%x\u00e9 "), min_size=0, max_size=20)
+
+
+@given(_ASCIIISH)
+@example("https://a.b/ c")
+@example("https://a.b/\x1f")
+@example("https://a.b/\x7f")
+def test_bad_text_fast_path_agrees(text: str) -> None:
+    from minilink.core.urls import _bad_text
+
+    assert _bad_text(text) == _bad_text_reference(text)
+
+
+@given(_ASCIIISH)
+@example("/a%2fb%zz%")
+@example("/{x}")
+def test_encode_fast_path_agrees(part: str) -> None:
+    from minilink.core.urls import _SAFE, _encode
+
+    encoded = _encode(part)
+    if "%" not in part and all(c in _SAFE for c in part):
+        assert encoded == part
+    else:
+        assert encoded == _encode(part + "\x00")[: -len("%00")]  # the loop's answer
+
+
+@given(st.sampled_from(["sho.rt", "a.b", "127.0.0.1", "xn--bcher-kva.example", "[::1]"]), _HOSTISH)
+@example("sho.rt", "SHO.RT.")
+@example("sho.rt", "sho.rt:8080")
+@example("sho.rt", "sho..rt")
+@example("127.0.0.1", "127.0.0.01")
+@example("[::1]", "[::1]:80")
+@example("xn--bcher-kva.example", "b\u00fccher.example")
+def test_own_host_fast_path_agrees(host: str, own: str) -> None:
+    from minilink.core.urls import _own_host
+
+    assert _own_host(host, own) == _own_host_reference(host, own)
