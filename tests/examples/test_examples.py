@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
@@ -229,6 +230,90 @@ def test_cgi_script_default_package_dir_runs_here(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(b"Status: 200 OK\r\n")
     assert done.stdout.endswith(b"\r\n\r\nok")
+
+
+#: Modules a CGI redirect must not import: each costs every request its import time
+#: (dataclasses alone pulls in inspect, about 15 ms), and only creating a link or
+#: rendering a page needs them.
+NOT_ON_A_CGI_REDIRECT = (
+    "contextlib",
+    "dataclasses",
+    "hashlib",
+    "html",
+    "inspect",
+    "json",
+    "re",
+    "secrets",
+    "typing",
+    "urllib.parse",
+    "minilink.core.api",
+    "minilink.core.openapi",
+    "minilink.core.pages",
+    "minilink.core.urls",
+    "minilink.storage.buffered",
+)
+
+
+#: Runs a CGI script and, as it ends the process, lists every module it imported.
+_LIST_MODULES_AT_EXIT = """
+import os, sys
+end = os._exit
+def _exit(code):
+    sys.stderr.write("modules: " + " ".join(sorted(sys.modules)) + "\\n")
+    sys.stderr.flush()
+    end(code)
+os._exit = _exit
+script = sys.argv[1]
+with open(script, encoding="utf-8") as source:
+    exec(compile(source.read(), script, "exec"), {"__name__": "__main__"})
+"""
+
+
+def test_a_cgi_redirect_imports_only_what_it_needs(tmp_path: Path) -> None:
+    """The generated script, answering one redirect, as Apache would start it."""
+    import subprocess
+
+    from minilink.core.links import Link
+    from minilink.storage.sqlite import SQLiteStore
+
+    with SQLiteStore(str(tmp_path / "links.db")) as store:
+        store.insert(Link("abc", "https://example.com/", datetime.now(timezone.utc)))
+    script = tmp_path / "minilink.cgi"
+    script.write_text(
+        generate("--store", str(tmp_path / "links.db"), "--python", sys.executable),
+        encoding="utf-8",
+    )
+
+    def imported(method: str, path: str, body: bytes = b"") -> tuple[bytes, set[str]]:
+        env = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "MINILINK_RATE_LIMIT": "0",
+        }
+        done = subprocess.run(
+            [sys.executable, "-IS", "-c", _LIST_MODULES_AT_EXIT, str(script)],
+            input=body,
+            capture_output=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        listed = done.stderr.decode().rpartition("modules: ")[2]
+        return done.stdout, set(listed.split())
+
+    out, names = imported("GET", "/abc")
+    assert out.startswith(b"Status: 302 Found\r\n"), out
+    assert "minilink.storage.sqlite" in names  # the list is complete
+    assert sorted(names & set(NOT_ON_A_CGI_REDIRECT)) == []
+    # Creating a link does need JSON and URL validation: they are imported then.
+    out, names = imported("POST", "/api/links", b'{"url": "https://example.org/"}')
+    assert out.startswith(b"Status: 201 Created\r\n"), out
+    assert {"json", "minilink.core.api", "minilink.core.urls"} <= names
 
 
 # -- mod_wsgi -------------------------------------------------------------------------
