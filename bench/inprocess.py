@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+import time
 import timeit
 from pathlib import Path
 
@@ -20,6 +21,60 @@ from minilink import Config, Shortener
 from minilink.core.app import App
 from minilink.core.http import Request, Response
 from minilink.storage import open_store
+
+
+def asgi_us(app: App, number: int, repeat: int) -> dict[str, float]:
+    """One ASGI call for the hot redirect, as uvicorn makes it, against the bare 302 app
+    (``apps/bare_asgi.py``) and the same app plus 5 µs of work (``apps/busy_asgi.py``):
+    what the ASGI translation adds, and the yardstick of the throughput benchmark."""
+    import asyncio
+    import os
+
+    os.environ.setdefault("BENCH_BUSY_US", "5")
+    from apps.bare_asgi import application as bare
+    from apps.busy_asgi import application as busy
+
+    from minilink.adapters.asgi import create_app
+
+    minilink = create_app(app=app)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "method": "GET",
+        "root_path": "",
+        "path": f"/{HOT_CODE}",
+        "raw_path": f"/{HOT_CODE}".encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000")],
+    }
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: object) -> None:
+        pass
+
+    async def per_call(asgi: object) -> float:
+        runs = []
+        for _ in range(repeat):
+            begin = time.perf_counter()
+            for _ in range(number):
+                await asgi(dict(scope), receive, send)  # type: ignore[operator]
+            runs.append((time.perf_counter() - begin) / number * 1e6)
+        return round(median(runs), 2)
+
+    async def measure() -> dict[str, float]:
+        return {
+            "asgi: bare 302 app": await per_call(bare),
+            "asgi: bare + 5 us of work": await per_call(busy),
+            "asgi: minilink redirect GET": await per_call(minilink),
+        }
+
+    return asyncio.run(measure())
 
 
 def main() -> None:
@@ -69,6 +124,7 @@ def main() -> None:
         result[name] = round(median(runs) / args.number * 1e6, 2)
     runs = timeit.repeat(create, number=creates, repeat=args.repeat)
     result["create (POST /api/links)"] = round(median(runs) / creates * 1e6, 2)
+    result.update(asgi_us(app, args.number, args.repeat))
     app.close()
     creator.close()
     save("inprocess", {"links": args.links, "median_us": result})

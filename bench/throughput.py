@@ -11,6 +11,8 @@ turn with ``wrk`` on 127.0.0.1, round after round, and the medians compared:
   of the framework's. ``minilink-hits-at-once`` is minilink with
   ``MINILINK_HIT_FLUSH_SECONDS=0``: every hit written before the answer, as the
   framework baselines do.
+* Under uvicorn, ``bare+5us`` (``apps/busy_asgi.py``) is the bare app plus 5 µs of
+  pure-Python work: what that much Python costs inside the server.
 """
 
 from __future__ import annotations
@@ -74,12 +76,16 @@ APPS = {
         "minilink": "minilink.adapters.asgi:application",
         "minilink-hits-at-once": "minilink.adapters.asgi:application",
         "framework": "apps.starlette_app:application",
+        "bare+5us": "apps.busy_asgi:application",
     },
 }
 
 #: minilink as the framework baselines do it: every hit written before the answer
 #: (no write-behind batching), for a like-for-like comparison of the rest.
-EXTRA_ENV = {"minilink-hits-at-once": {"MINILINK_HIT_FLUSH_SECONDS": "0"}}
+EXTRA_ENV = {
+    "minilink-hits-at-once": {"MINILINK_HIT_FLUSH_SECONDS": "0"},
+    "bare+5us": {"BENCH_BUSY_US": "5"},
+}
 
 
 def main() -> None:
@@ -118,6 +124,7 @@ def main() -> None:
             "rates": rates,
             "median_rps": {k: round(v, 1) for k, v in med.items()},
             "ratio_to_bare": round(med["minilink"] / med["bare"], 3),
+            "ratios_to_bare": {k: round(v / med["bare"], 3) for k, v in med.items()},
             "own_cost_us": {k: round(v, 1) for k, v in own.items()},
             "own_cost_vs_framework": {
                 app: round(own[app] / own["framework"], 3) if own["framework"] > 0 else None
