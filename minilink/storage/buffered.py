@@ -158,13 +158,8 @@ class BufferedStore(Store):
 
     def _buffer(self, code: str, day: str, count: int) -> None:
         """Add ``count`` pending hits (under ``_lock``); start the flusher if need be."""
-        days = self._pending.get(code)
-        if days is None:
-            self._pending[code] = {day: count}
-        else:
-            days[day] = days.get(day, 0) + count
-        totals = self._unwritten_total
-        totals[code] = totals.get(code, 0) + count
+        _add(self._pending, code, day, count)
+        _count(self._unwritten_total, code, count)
         if self._flusher is None and not self._closed:
             self._flusher = threading.Thread(
                 target=self._run, name="minilink-hit-flusher", daemon=True
@@ -268,19 +263,15 @@ class BufferedStore(Store):
 def _add(counts: dict[str, dict[str, int]], code: str, day: str, n: int) -> None:
     """Add ``n`` (may be negative) to ``counts[code][day]``, dropping zeros."""
     days = counts.setdefault(code, {})
-    total = days.get(day, 0) + n
-    if total:
-        days[day] = total
-    else:
-        days.pop(day, None)
-        if not days:
-            del counts[code]
+    _count(days, day, n)
+    if not days:
+        del counts[code]
 
 
-def _count(totals: dict[str, int], code: str, n: int) -> None:
-    """Add ``n`` (may be negative) to ``totals[code]``, dropping zeros."""
-    total = totals.get(code, 0) + n
+def _count(totals: dict[str, int], key: str, n: int) -> None:
+    """Add ``n`` (may be negative) to ``totals[key]``, dropping zeros."""
+    total = totals.get(key, 0) + n
     if total:
-        totals[code] = total
+        totals[key] = total
     else:
-        del totals[code]
+        totals.pop(key, None)
