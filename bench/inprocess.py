@@ -17,7 +17,7 @@ from pathlib import Path
 
 from common import HOT_CODE, median, populate, save
 
-from minilink import Config, Shortener
+from minilink import Config, Shortener, build_app
 from minilink.core.app import App
 from minilink.core.http import Request, Response
 from minilink.storage import open_store
@@ -85,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     db = populate(Path(tempfile.gettempdir()) / f"minilink-bench-{args.links}.db", args.links)
     config = Config(store=str(db), rate_limit=0)
-    app = App.from_config(config)
+    app = build_app(config)
     redirect = Request(method="GET", path=f"/{HOT_CODE}", headers={"host": "sho.rt"})
     head = Request(method="HEAD", path=f"/{HOT_CODE}", headers={"host": "sho.rt"})
     assert app.handle(redirect).status == 302

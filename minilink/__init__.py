@@ -2,7 +2,7 @@
 
 The public names, importable from ``minilink``::
 
-    from minilink import Shortener, Link, Config, open_store
+    from minilink import Shortener, Link, Config, open_store, build_app
     from minilink import MinilinkError, InvalidURL, InvalidAlias, AliasTaken, NotFound, Gone
 
 The adapters live in ``minilink.adapters.{cgi,wsgi,asgi}``, the stores in
@@ -13,6 +13,7 @@ directly so a CGI request loads no more than it uses.
 
 from __future__ import annotations
 
+from minilink._build import build_app
 from minilink.core.config import Config
 from minilink.core.errors import (
     AliasTaken,
@@ -58,5 +59,6 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "__version__",
+    "build_app",
     "open_store",
 ]

@@ -308,21 +308,12 @@ def _positive_float(text: str) -> float:
 
 
 def _aware_datetime(text: str) -> datetime:
-    from datetime import datetime
+    from minilink.core.times import parse_time
 
-    # fromisoformat reads a trailing "Z" only from Python 3.11 on.
-    raw = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
     try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 time like 2030-01-31T12:00:00Z"
-        ) from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} has no time zone; add one, like 2030-01-31T12:00:00Z"
-        )
-    return value
+        return parse_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # -- the link commands -------------------------------------------------------------------
@@ -360,10 +351,12 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    from minilink.core.times import format_time
+
     with _shortener(args) as sl:
         links = sl.links(limit=args.limit, after=args.after)
     for link in links:
-        _out(f"{link.code}\t{link.url}\t{_rfc3339(link.created_at)}\t{link.hits}")
+        _out(f"{link.code}\t{link.url}\t{format_time(link.created_at)}\t{link.hits}")
     return 0
 
 
@@ -499,13 +492,12 @@ def _shortener(args: argparse.Namespace) -> AbstractContextManager[Shortener]:
 
 def _config(args: argparse.Namespace) -> Config:
     """``Config.from_env`` with ``--store`` in place of ``MINILINK_STORE``."""
-    from minilink.core._values import replace
     from minilink.core.config import Config
 
     try:
         config = Config.from_env(os.environ)
         if args.store is not None:
-            config = replace(config, store=args.store)
+            config = config.replace(store=args.store)
     except ValueError as exc:
         raise _Failure(_sentence(str(exc)), 2) from None
     return config
@@ -851,9 +843,3 @@ def _redact(url: str) -> str:
     import re
 
     return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", url)
-
-
-def _rfc3339(moment: datetime) -> str:
-    from datetime import timezone
-
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -64,6 +64,7 @@ from typing import Any, Callable, Optional, TextIO
 from minilink.core.codes import is_code
 from minilink.core.config import Config
 from minilink.core.links import Link
+from minilink.core.times import format_optional, format_time, parse_time
 from minilink.storage.base import Store, check_entry
 
 TYPE_CHECKING = False
@@ -128,12 +129,12 @@ def dump_entry(entry: Entry) -> str:
         {
             "code": link.code,
             "url": link.url,
-            "created_at": _time(link.created_at),
-            "expires_at": _time_or_none(link.expires_at),
+            "created_at": format_time(link.created_at),
+            "expires_at": format_optional(link.expires_at),
             "max_visits": link.max_visits,
             "hits": link.hits,
             "alias": link.alias,
-            "deleted_at": _time_or_none(link.deleted_at),
+            "deleted_at": format_optional(link.deleted_at),
             "daily": dict(days),
         },
         separators=(",", ":"),
@@ -427,31 +428,15 @@ class Progress:
 # -- values ------------------------------------------------------------------------------------
 
 
-def _time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
-
-
-def _time_or_none(moment: Optional[datetime]) -> Optional[str]:
-    return None if moment is None else _time(moment)
-
-
 def _parse_time(value: Any, name: str, code: str) -> Optional[datetime]:
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"link {code!r}: {name} must be an RFC 3339 time or null")
-    # fromisoformat reads a trailing "Z" only from Python 3.11 on.
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None or "T" not in text.upper():
-        raise ValueError(
-            f"link {code!r}: {name} {value!r} is not an RFC 3339 time with a zone, "
-            "like 2026-11-28T13:00:00Z"
-        )
-    return moment.astimezone(timezone.utc)
+        return parse_time(value)
+    except ValueError as exc:
+        raise ValueError(f"link {code!r}: {name} {exc}") from None
 
 
 def _integer(value: Any) -> bool:

@@ -28,6 +28,7 @@ def test_public_names() -> None:
             "Unauthorized",
             "UnsupportedMediaType",
             "__version__",
+            "build_app",
             "open_store",
         ]
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Optional
 
+from minilink import build_app
 from minilink.adapters.asgi import create_app as create_asgi
 from minilink.adapters.wsgi import create_app as create_wsgi
 from minilink.core.app import App
@@ -29,7 +30,7 @@ HEADERS = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(
 
 
 def _minilink(app: Optional[App]) -> App:
-    return app if app is not None else App.from_config(Config.from_env(os.environ))
+    return app if app is not None else build_app(Config.from_env(os.environ))
 
 
 def _under_prefix(path: str) -> bool:

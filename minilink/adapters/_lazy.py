@@ -15,8 +15,12 @@ import os
 import threading
 from typing import Callable, Optional, TypeVar
 
-from minilink.core.app import App
+from minilink._build import build_app
 from minilink.core.config import Config
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from minilink.core.app import App
 
 __all__ = ["LazyApp", "app_from_environment"]
 
@@ -25,7 +29,7 @@ _Lazy = TypeVar("_Lazy", bound="LazyApp")
 
 def app_from_environment() -> App:
     """An ``App`` configured by the process environment."""
-    return App.from_config(Config.from_env(os.environ))
+    return build_app(Config.from_env(os.environ))
 
 
 class LazyApp:
@@ -47,7 +51,7 @@ class LazyApp:
         cfg = config if config is not None else Config.from_env(os.environ)
         # A factory rather than one App, so a start after a shutdown (ASGI lifespan)
         # opens the store again.
-        instance = cls(factory=lambda: App.from_config(cfg))
+        instance = cls(factory=lambda: build_app(cfg))
         instance.app  # noqa: B018 - build it now
         return instance
 

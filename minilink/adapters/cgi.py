@@ -116,13 +116,13 @@ def _environ_bytes(
 
 
 def _build_app(environ: Mapping[str, str]) -> App:
-    from minilink.core.app import App
+    from minilink._build import build_app
     from minilink.core.config import Config
     from minilink.core.errors import StoreUnavailable
 
     try:
         # One request per process: no write-behind buffer, the hit is written at once.
-        return App.from_config(Config.from_env(environ), persistent=False)
+        return build_app(Config.from_env(environ), persistent=False)
     except StoreUnavailable as exc:
         raise ValueError(f"the store cannot be opened ({exc})") from exc
 

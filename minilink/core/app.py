@@ -127,24 +127,6 @@ class App:
         self._crawlers = tuple(agent.lower() for agent in self.config.crawlers)
         self._redirects: dict[str, Response] = {}  # target URL -> its redirect
 
-    @classmethod
-    def from_config(cls, config: Config, *, persistent: bool = True) -> App:
-        """Open ``config.store`` and build the app on it.
-
-        ``persistent`` is for servers that live across requests: the store is then
-        wrapped in a ``BufferedStore`` (hot links from memory, hits written every
-        ``hit_flush_seconds``). A CGI process answers one request and passes ``False``.
-        """
-        from minilink.storage import open_store
-
-        store = open_store(config.store)
-        if persistent and config.hit_flush_seconds > 0:
-            from minilink.storage.buffered import BufferedStore
-
-            seconds = config.hit_flush_seconds
-            store = BufferedStore(store, flush_interval=seconds, cache_ttl=seconds)
-        return cls(Shortener(store, config), config)
-
     def close(self) -> None:
         """Close the store."""
         self.shortener.store.close()

@@ -7,7 +7,7 @@ start (or, under CGI, with a one-line error) instead of misbehaving.
 
 from __future__ import annotations
 
-from minilink.core._values import fields, frozen
+from minilink.core._values import fields, frozen, replace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -78,6 +78,9 @@ class Config:
     #: Persistent servers keep hits in memory this long before writing them (and may
     #: show another process's change this late); 0 writes every hit at once.
     hit_flush_seconds: float = 1.0
+
+    #: ``config.replace(**changes)``: a copy with some settings changed (and checked).
+    replace = replace
 
     def __post_init__(self) -> None:
         if self.redirect_status not in _REDIRECT_STATUSES:

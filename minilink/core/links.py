@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from minilink.core._values import frozen
+from minilink.core._values import frozen, replace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,6 +34,11 @@ class Link:
     hits: int = 0
     alias: bool = False
     deleted_at: Optional[datetime] = None
+
+    #: ``link.replace(**changes)``: a copy with some fields changed, the one way to
+    #: change a ``Link`` (stores use it to add hits or set ``deleted_at``). Raises
+    #: ``TypeError`` for a name that is no field.
+    replace = replace
 
     @property
     def plain(self) -> bool:

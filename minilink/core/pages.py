@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from html import escape
 
-from minilink.core.api import parse_query, rfc3339, single
+from minilink.core.api import parse_query, single
 from minilink.core.app import redirect
 from minilink.core.errors import (
     AliasTaken,
@@ -46,6 +46,7 @@ from minilink.core.errors import (
     NotFound,
 )
 from minilink.core.http import Request, Response
+from minilink.core.times import format_time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing would cost every CGI page ~3 ms
@@ -412,7 +413,7 @@ def preview(app: App, request: Request, code: str) -> Response:
 def _when(moment: Optional[datetime]) -> str:
     if moment is None:
         return "Never"
-    stamp = rfc3339(moment) or ""
+    stamp = format_time(moment)
     shown = stamp[:16].replace("T", " ") + " UTC"
     return f'<time datetime="{_e(stamp)}">{_e(shown)}</time>'
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, time, timedelta, timezone
 
-from minilink.core._values import frozen, replace
+from minilink.core._values import frozen
 from minilink.core.codes import RESERVED, is_code, random_code
 from minilink.core.config import Config
 from minilink.core.errors import AliasTaken, BadRequest, Gone, NotFound, RateLimited
@@ -248,7 +248,7 @@ class Shortener:
         ``Gone`` (also when a racing visitor took the last allowed visit).
         """
         link = self._visit(code, count)
-        return replace(link, hits=link.hits + 1) if count else link
+        return link.replace(hits=link.hits + 1) if count else link
 
     def target(self, code: str, *, count: bool = True) -> str:
         """The URL ``code`` redirects to: ``visit(code, count=count).url``, without

@@ -113,9 +113,6 @@ _DAYS_SEEN: set[str] = set()
 class Store:
     """Base class of storage backends. Subclasses override every method below."""
 
-    #: The URL scheme(s) this backend is opened with by ``open_store``.
-    scheme: str = ""
-
     #: Whether calls may wait on the network (so async callers run them in a thread).
     blocking: bool = False
 

@@ -33,7 +33,6 @@ import time
 from datetime import datetime
 from typing import Optional
 
-from minilink.core._values import replace
 from minilink.core.errors import StoreUnavailable
 from minilink.core.links import Link
 from minilink.storage.base import Store
@@ -54,7 +53,6 @@ class BufferedStore(Store):
         self, store: Store, *, flush_interval: float = 1.0, cache_ttl: float = 1.0
     ) -> None:
         self.store = store
-        self.scheme = store.scheme
         self.blocking = store.blocking
         self.flush_interval = flush_interval
         self.cache_ttl = cache_ttl
@@ -97,7 +95,7 @@ class BufferedStore(Store):
         unwritten = self._unwritten_total.get(link.code)
         if not unwritten:
             return link
-        return replace(link, hits=link.hits + unwritten)
+        return link.replace(hits=link.hits + unwritten)
 
     def get(self, code: str) -> Optional[Link]:
         now = time.monotonic()

@@ -29,7 +29,6 @@ import threading
 from datetime import datetime, timezone
 from typing import Optional
 
-from minilink.core._values import replace
 from minilink.core.links import Link
 from minilink.storage.base import Store, check_entry
 
@@ -58,8 +57,6 @@ def _utc_or_none(value: Optional[datetime]) -> Optional[datetime]:
 class MemoryStore(Store):
     """A thread-safe in-memory store; the reference implementation of ``Store``."""
 
-    scheme = "memory"
-
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._links: dict[str, Link] = {}
@@ -77,8 +74,7 @@ class MemoryStore(Store):
         return cls()
 
     def insert(self, link: Link) -> Optional[Link]:
-        link = replace(
-            link,
+        link = link.replace(
             created_at=_utc(link.created_at),
             expires_at=_utc_or_none(link.expires_at),
             deleted_at=_utc_or_none(link.deleted_at),
@@ -111,7 +107,7 @@ class MemoryStore(Store):
                 return False
             if limit is not None and link.hits + count > limit:
                 return False
-            self._links[code] = replace(link, hits=link.hits + count)
+            self._links[code] = link.replace(hits=link.hits + count)
             days = self._daily.setdefault(code, {})
             days[day] = days.get(day, 0) + count
             return True
@@ -127,7 +123,7 @@ class MemoryStore(Store):
             link = self._links.get(code)
             if link is None or link.deleted_at is not None:
                 return False
-            self._links[code] = replace(link, deleted_at=at)
+            self._links[code] = link.replace(deleted_at=at)
             if self._plain.get(link.url) == code:
                 del self._plain[link.url]
             return True
@@ -183,8 +179,7 @@ class MemoryStore(Store):
         stored = 0
         for entry in entries:
             link, days = check_entry(entry)
-            link = replace(
-                link,
+            link = link.replace(
                 created_at=_utc(link.created_at),
                 expires_at=_utc_or_none(link.expires_at),
                 deleted_at=_utc_or_none(link.deleted_at),
@@ -194,7 +189,7 @@ class MemoryStore(Store):
                     continue
                 deduped = link.plain and link.deleted_at is None
                 if deduped and link.url in self._plain:
-                    link = replace(link, alias=True)  # keep its code working
+                    link = link.replace(alias=True)  # keep its code working
                     deduped = False
                 self._links[link.code] = link
                 self._position[link.code] = len(self._order)

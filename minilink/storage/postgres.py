@@ -301,7 +301,6 @@ class PostgresStore(Store):
     the drivers are not installed.
     """
 
-    scheme = "postgresql"
     blocking = True
 
     def __init__(

@@ -59,7 +59,6 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from minilink.core._values import replace
 from minilink.core.errors import StoreUnavailable
 from minilink.core.links import Link
 from minilink.storage.base import Store, check_entry
@@ -227,8 +226,6 @@ class SQLiteStore(Store):
     another writer before raising ``StoreUnavailable``.
     """
 
-    scheme = "sqlite"
-
     def __init__(self, path: Union[str, os.PathLike[str]], *, timeout: float = 5.0) -> None:
         if timeout <= 0:
             raise ValueError(f"the SQLite timeout must be positive, not {timeout}")
@@ -308,8 +305,7 @@ class SQLiteStore(Store):
                 row = conn.execute(_FIND_PLAIN, (link.url,)).fetchone() if deduped else None
                 return None if row is None else _link(row)
             # The link as it now reads back: times in UTC.
-            return replace(
-                link,
+            return link.replace(
                 created_at=_EPOCH + timedelta(microseconds=created_at),
                 expires_at=_from_micros(expires_at),
                 deleted_at=_from_micros(deleted_at),

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from helpers import asgi_get
 
+from minilink import build_app
 from minilink.adapters import asgi, cgi, wsgi
-from minilink.core.app import App
 from minilink.core.config import Config
 from minilink.testing.clients import ASGIClient, WSGIClient
 
@@ -110,7 +110,7 @@ def test_cgi_unreachable_store_is_not_a_traceback(tmp_path: Path) -> None:
 
 
 def test_cgi_main_in_process_reads_only_content_length(tmp_path: Path) -> None:
-    app = App.from_config(Config(store=str(tmp_path / "l.db")))
+    app = build_app(Config(store=str(tmp_path / "l.db")))
     try:
         body = b'{"url": "https://example.com/"}'
         stdin = io.BytesIO(body + b"TRAILING GARBAGE")
@@ -146,7 +146,7 @@ def _environ(path_info: str) -> dict[str, Any]:
 
 
 def test_wsgi_empty_or_missing_path_info_is_root(tmp_path: Path) -> None:
-    app = App.from_config(Config(store=str(tmp_path / "l.db")))
+    app = build_app(Config(store=str(tmp_path / "l.db")))
     try:
         application = wsgi.create_app(app=app)
         bodies = []
@@ -247,7 +247,7 @@ def test_asgi_unix_socket_server_and_no_client(tmp_path: Path) -> None:
 def test_wsgi_client_validates_all_but_invalid_lengths(tmp_path: Path) -> None:
     """The WSGI client runs every request through ``wsgiref.validate`` except those whose
     environ the validator itself refuses (an invalid ``CONTENT_LENGTH``)."""
-    app = App.from_config(Config(store=str(tmp_path / "l.db")))
+    app = build_app(Config(store=str(tmp_path / "l.db")))
     try:
         client = WSGIClient(app)
         client.get("/")

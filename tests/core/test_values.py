@@ -58,3 +58,18 @@ def test_equality_needs_the_same_type() -> None:
     assert Point(1) != Other(1)  # type: ignore[comparison-overlap]
     assert Point(1) != (1, 0)  # type: ignore[comparison-overlap]
     assert hash(Other(1, 2)) == hash(Other(1, 2))
+
+
+def test_link_and_config_replace_are_public() -> None:
+    from datetime import datetime, timezone
+
+    from minilink import Config, Link
+
+    link = Link("abc", "https://e.com/", datetime(2026, 1, 1, tzinfo=timezone.utc))
+    assert link.replace(hits=3) == Link("abc", "https://e.com/", link.created_at, hits=3)
+    assert link.hits == 0  # the original is unchanged
+    with pytest.raises(TypeError, match="no field"):
+        link.replace(nope=1)
+    assert Config().replace(code_length=9).code_length == 9
+    with pytest.raises(ValueError, match="MINILINK_CODE_LENGTH"):
+        Config().replace(code_length=1)

@@ -44,7 +44,7 @@ from _reliability import (
     statuses,
 )
 
-from minilink.core.app import App
+from minilink import build_app
 from minilink.core.config import Config
 from minilink.testing.clients import Result, WSGIClient
 
@@ -153,7 +153,7 @@ def test_a_full_code_space_fails_clearly(tmp_path: Path) -> None:
     every 201 is stored."""
     path = tmp_path / "links.db"
     config = Config(store=str(path), code_length=2, code_alphabet="ab", rate_limit=0)
-    app = App.from_config(config, persistent=True)
+    app = build_app(config, persistent=True)
     try:
         client = WSGIClient(app)  # through wsgiref.validate, from every thread at once
 

@@ -30,7 +30,7 @@ from typing import Callable, Optional
 import pytest
 from _reliability import ADMIN, Answer, Rows, cgi, record
 
-from minilink.core.app import App
+from minilink import build_app
 from minilink.core.config import Config
 from minilink.core.service import Shortener
 from minilink.storage.sqlite import SQLiteStore
@@ -77,7 +77,7 @@ class Site:
     def __init__(self, path: Path) -> None:
         self.path = path
         config = Config(store=str(path), admin_token=ADMIN, rate_limit=0)
-        self.app = App.from_config(config, persistent=True)
+        self.app = build_app(config, persistent=True)
         self.wsgi = WSGIClient(self.app)
         self.created: dict[str, str] = {}  # code -> url, every create answered 2xx
         self.answers = 0
@@ -90,7 +90,7 @@ class Site:
         for writing would keep its write access through the fault."""
         self.app.close()
         config = self.app.config
-        self.app = App.from_config(config, persistent=True)
+        self.app = build_app(config, persistent=True)
         self.wsgi = WSGIClient(self.app)
 
     def create(self, via: str, url: str) -> Answer:

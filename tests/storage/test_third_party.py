@@ -45,7 +45,6 @@ from minilink.storage.memory import MemoryStore
 
 
 class TeaStore(MemoryStore):
-    scheme = "teastore"
 
     @classmethod
     def from_url(cls, url):
