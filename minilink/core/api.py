@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import json
 
-from minilink.core.app import allow_methods as _allow
 from minilink.core.errors import BadRequest, MinilinkError, NotFound
+from minilink.core.forms import params, read_body, single, whole
 from minilink.core.http import Request, Response
+from minilink.core.http import allow_methods as _allow
 from minilink.core.links import Link
 from minilink.core.times import format_optional, format_time, parse_time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing alone would cost a CGI create ~3 ms
     from datetime import datetime
-    from typing import Any, Optional
+    from typing import Any
 
     from minilink.core.app import App
 
-__all__ = ["error_response", "link_json", "parse_query", "route"]
+__all__ = ["error", "error_response", "json_response", "link_json", "parse_json", "route"]
 
 _MARKUP_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"))
 _CREATE_KEYS = frozenset({"url", "alias", "expires_in", "expires_at", "max_visits"})
@@ -73,57 +74,11 @@ def error_response(exc: MinilinkError, extra: tuple[tuple[str, str], ...] = ()) 
     return json_response(exc.status, {"error": {"code": exc.code, "message": exc.message}}, extra)
 
 
-def parse_query(query: str) -> dict[str, list[str]]:
-    """Parse a raw query string (latin-1 text of its bytes) as UTF-8 form data.
-
-    ``+`` is a space, blank values are kept, repeated names give several values.
-    Raises ``BadRequest`` for bytes that are not UTF-8 once percent-decoded.
-    """
-    params: dict[str, list[str]] = {}
-    if not query:
-        return params  # no urllib.parse (it imports ipaddress): 2 ms of a CGI request
-    from urllib.parse import unquote_to_bytes
-
-    for pair in query.split("&"):
-        if not pair:
-            continue
-        name, _, value = pair.partition("=")
-        try:
-            key = unquote_to_bytes(name.replace("+", " ").encode("latin-1")).decode("utf-8")
-            text = unquote_to_bytes(value.replace("+", " ").encode("latin-1")).decode("utf-8")
-        except (UnicodeDecodeError, UnicodeEncodeError):
-            raise BadRequest("The query or form data is not valid UTF-8.") from None
-        params.setdefault(key, []).append(text)
-    return params
-
-
-def _params(request: Request, *names: str) -> dict[str, list[str]]:
-    """The query's parameters, when the route takes every one of them: a misspelt
-    ``?limt=10`` is a 400 that names it, not a silently ignored parameter."""
-    params = parse_query(request.query)
-    unknown = sorted(set(params) - set(names))
-    if unknown:
-        raise BadRequest(f"Unknown query parameter {unknown[0]!r}.")
-    return params
-
-
-def single(params: dict[str, list[str]], name: str) -> Optional[str]:
-    """The one value of ``name``; ``BadRequest`` when it is given more than once."""
-    values = params.get(name)
-    if not values:
-        return None
-    if len(values) > 1:
-        raise BadRequest(f"The field {name!r} is given more than once.")
-    return values[0]
-
-
-def _whole(params: dict[str, list[str]], name: str, default: int) -> int:
-    raw = single(params, name)
-    if raw is None or raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
-        raise BadRequest(f"{name} must be a whole number.")
-    return int(raw)
+def error(
+    app: App, request: Request, exc: MinilinkError, extra: tuple[tuple[str, str], ...]
+) -> Response:
+    """How this route family answers an error: as JSON (see ``minilink.core.app``)."""
+    return error_response(exc, extra)
 
 
 def _reject_constant(name: str) -> Any:
@@ -197,7 +152,7 @@ def route(app: App, request: Request, segments: list[str]) -> Response:
     method = request.method
     if segments == ["openapi.json"]:
         _allow(method, ("GET", "HEAD"))
-        _params(request)
+        params(request)
         from minilink.core.openapi import document
 
         return json_response(200, document())
@@ -213,8 +168,8 @@ def route(app: App, request: Request, segments: list[str]) -> Response:
         if segments[2] != "stats":
             raise NotFound("There is no such API path.")
         _allow(method, ("GET", "HEAD"))
-        params = _params(request, "days")
-        stats = app.shortener.stats(code, _whole(params, "days", 30))
+        fields = params(request, "days")
+        stats = app.shortener.stats(code, whole(fields, "days", 30))
         return json_response(
             200,
             {
@@ -224,19 +179,19 @@ def route(app: App, request: Request, segments: list[str]) -> Response:
             },
         )
     _allow(method, ("GET", "HEAD", "DELETE"))
-    _params(request)
+    params(request)
     if method == "DELETE":
-        app.check_token(request, app.config.admin_token, required=True)
+        app.site.check_token(request, app.config.admin_token, required=True)
         app.shortener.delete(code)
         # No Content-Length: RFC 9110 §8.6 forbids it on a 204 (Apache drops it).
         return Response(204, (("Cache-Control", "no-store"),))
-    return json_response(200, link_json(app.shortener.resolve(code), app.origin(request)))
+    return json_response(200, link_json(app.shortener.resolve(code), app.site.origin(request)))
 
 
 def _create(app: App, request: Request) -> Response:
-    app.authorize_create(request)
-    _params(request)
-    data = parse_json(app.read_body(request, "application/json"))
+    app.site.authorize_create(request, app.shortener)
+    params(request)
+    data = parse_json(read_body(request, "application/json", app.config.max_body_bytes))
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
     unknown = sorted(set(data) - _CREATE_KEYS)
@@ -251,9 +206,9 @@ def _create(app: App, request: Request) -> Response:
         expires_in=data.get("expires_in"),
         expires_at=None if expires_at is None else _parse_time(expires_at, "expires_at"),
         max_visits=data.get("max_visits"),
-        own=app.own(request),
+        own=app.site.own(request),
     )
-    origin = app.origin(request)
+    origin = app.site.origin(request)
     payload = link_json(link, origin)
     if not created:
         return json_response(200, payload)
@@ -261,12 +216,12 @@ def _create(app: App, request: Request) -> Response:
 
 
 def _list(app: App, request: Request) -> Response:
-    app.check_token(request, app.config.admin_token, required=True)
-    params = _params(request, "limit", "after")
-    limit = _whole(params, "limit", 100)
-    after = single(params, "after")
+    app.site.check_token(request, app.config.admin_token, required=True)
+    fields = params(request, "limit", "after")
+    limit = whole(fields, "limit", 100)
+    after = single(fields, "after")
     links = app.shortener.links(limit, after or None)
-    origin = app.origin(request)
+    origin = app.site.origin(request)
     next_cursor = links[-1].code if len(links) == limit else None
     return json_response(
         200, {"links": [link_json(link, origin) for link in links], "next": next_cursor}

@@ -30,41 +30,43 @@ Every adapter calls ``App.handle`` with a plain ``Request`` and writes the retur
 from __future__ import annotations
 
 from minilink.core.codes import is_code
-from minilink.core.config import Config
 from minilink.core.errors import (
     BadRequest,
-    Forbidden,
     MethodNotAllowed,
     MinilinkError,
     NotFound,
-    PayloadTooLarge,
     StoreUnavailable,
     Unauthorized,
-    UnsupportedMediaType,
 )
-from minilink.core.http import Request, Response, text_response
-from minilink.core.service import Shortener
+from minilink.core.http import (
+    Request,
+    Response,
+    allow_methods,
+    content_length,
+    redirect,
+    text_response,
+)
+from minilink.core.site import Site
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: nothing more to import on the CGI path
     from collections.abc import Mapping
+    from types import ModuleType
     from typing import Callable, Optional
 
-__all__ = ["App", "allow_methods", "redirect"]
+    from minilink.core.config import Config
+    from minilink.core.service import Shortener
+
+__all__ = ["FAMILIES", "App"]
 
 _GET = ("GET", "HEAD")
-_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_:[]")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-# RFC 3986 pchar plus "/": what a mount prefix may hold unescaped in a short URL.
-_PATH_CHARS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/%"
-)
-#: Headers of a redirect's empty body (PEP 3333 wants a Content-Type on every 3xx).
-_EMPTY_BODY = (
-    ("Content-Type", "text/plain; charset=utf-8"),
-    ("Content-Length", "0"),
-    ("Cache-Control", "no-store"),
-)
+
+#: Route families: a path's first segment, and the module that answers every path
+#: under it, imported on first use. A family module has ``route(app, request,
+#: segments)`` (the segments after its own) and may have ``error(app, request, exc,
+#: extra)`` to answer its errors in its own form (the API answers JSON); without one,
+#: errors are HTML pages. A new family of pages is one module and one line here.
+FAMILIES = {"api": "minilink.core.api"}
 
 
 def _segments(path: str) -> list[str]:
@@ -124,6 +126,8 @@ class App:
         self.shortener = shortener
         self.config = config if config is not None else shortener.config
         self.on_error = on_error if on_error is not None else _report_to_log
+        #: How requests are read: origin, client address, tokens, form origins.
+        self.site = Site(self.config)
         self._crawlers = tuple(agent.lower() for agent in self.config.crawlers)
         self._redirects: dict[str, Response] = {}  # target URL -> its redirect
 
@@ -138,7 +142,7 @@ class App:
         ``max_body_bytes``; otherwise 0, and ``handle`` answers 400 or 413 without
         the body (so an oversized body is refused before it is read).
         """
-        declared = _content_length(headers)
+        declared = content_length(headers)
         if declared is None or declared > self.config.max_body_bytes:
             return 0
         return declared
@@ -148,19 +152,19 @@ class App:
     def handle(self, request: Request) -> Response:
         """Answer ``request``. Never raises."""
         segments = _segments(request.path)
-        api = bool(segments) and segments[0] == "api"
         try:
             try:
                 if "\ufffd" in request.path:
                     raise BadRequest("The path is not valid UTF-8.")
                 response = self._route(request, segments)
             except MinilinkError as exc:
-                response = self._error(request, exc, api)
+                response = self._error(request, exc, segments)
         except Exception as exc:  # the one place a bug is turned into a 500
             try:
                 self.on_error(exc)
-            finally:
-                response = _INTERNAL_ERROR
+            except Exception as failure:  # a failing reporter must not fail the answer
+                _report_to_log(failure)
+            response = _INTERNAL_ERROR
         if request.method == "HEAD" and response.body:
             response = Response(response.status, response.headers)
         return response
@@ -168,7 +172,7 @@ class App:
     def _route(self, request: Request, segments: list[str]) -> Response:
         method = request.method
         n = len(segments)
-        if n == 1 and segments[0] != "api":
+        if n == 1 and segments[0] not in FAMILIES:
             code = segments[0]
             if code.endswith("+"):
                 allow_methods(method, _GET)
@@ -187,6 +191,11 @@ class App:
             if code == "healthz":
                 allow_methods(method, _GET)
                 return self._health()
+            if code == "robots.txt":
+                allow_methods(method, _GET)
+                from minilink.core import pages
+
+                return pages.robots(self, request)
             if not is_code(code):
                 raise NotFound("There is no such page.")
             allow_methods(method, _GET)
@@ -196,13 +205,12 @@ class App:
             from minilink.core import pages
 
             if method == "POST":
-                self.check_form_origin(request)
+                self.site.check_form_origin(request)
                 return pages.create(self, request)
             return pages.home(self, request)
-        if segments[0] == "api":
-            from minilink.core import api as api_routes
-
-            return api_routes.route(self, request, segments[1:])
+        family = _family(segments)
+        if family is not None:
+            return family.route(self, request, segments[1:])  # type: ignore[no-any-return]
         raise NotFound("There is no such page.")
 
     def _redirect(self, request: Request, code: str) -> Response:
@@ -230,7 +238,7 @@ class App:
         agent = agent.lower()
         return any(crawler in agent for crawler in self._crawlers)
 
-    def _error(self, request: Request, exc: MinilinkError, api: bool) -> Response:
+    def _error(self, request: Request, exc: MinilinkError, segments: list[str]) -> Response:
         extra: list[tuple[str, str]] = []
         if isinstance(exc, StoreUnavailable):
             # The store's message names files, hosts and driver errors: it goes to the
@@ -244,227 +252,21 @@ class App:
             extra.append(("Retry-After", str(retry_after)))
         if isinstance(exc, Unauthorized):
             extra.append(("WWW-Authenticate", 'Bearer realm="minilink"'))
-        if api:
-            from minilink.core.api import error_response
-
-            return error_response(exc, tuple(extra))
+        family = _family(segments)
+        if family is not None and hasattr(family, "error"):
+            return family.error(self, request, exc, tuple(extra))  # type: ignore[no-any-return]
         from minilink.core import pages
 
         return pages.error(self, request, exc, tuple(extra))
 
-    # -- helpers used by the api and pages modules ------------------------------
 
-    def origin(self, request: Request) -> str:
-        """The public base of short URLs: ``MINILINK_BASE_URL``, else the request's
-        scheme, host and mount prefix (no trailing slash)."""
-        if self.config.base_url:
-            return self.config.base_url
-        return f"{self.scheme(request)}://{self.host(request)}{_quote_root(request.root)}"
-
-    def own(self, request: Request) -> tuple[tuple[str, str], ...]:
-        """``(host, prefix)`` of this service as the request reached it (self-links)."""
-        return ((self.host(request), _quote_root(request.root)),)
-
-    def scheme(self, request: Request) -> str:
-        if self._trusted(request):
-            proto = (request.header("x-forwarded-proto") or "").split(",")[0].strip().lower()
-            if proto in ("http", "https"):
-                return proto
-        return request.scheme if request.scheme in ("http", "https") else "http"
-
-    def host(self, request: Request) -> str:
-        """The ``Host`` the client asked for, else the server's name and port.
-
-        Raises ``BadRequest`` for a Host header no client would send.
-        """
-        host = request.header("host")
-        if host is not None:
-            host = host.strip().lower()
-            if not host or len(host) > 255 or not all(c in _HOST_CHARS for c in host):
-                raise BadRequest("The Host header is not a valid host name.")
-            return host
-        if request.server is None:
-            return "localhost"
-        name, port = request.server
-        if port == _DEFAULT_PORTS.get(request.scheme):
-            return name
-        return f"{name}:{port}"
-
-    def client(self, request: Request) -> str:
-        """The client's address: the connection's, or the last address a trusted proxy
-        added to ``X-Forwarded-For``."""
-        address = request.client or "unknown"
-        if self._trusted(request):
-            forwarded = [a.strip() for a in (request.header("x-forwarded-for") or "").split(",")]
-            for candidate in reversed(forwarded):
-                if candidate and not self._is_trusted(candidate):
-                    return candidate
-        return address
-
-    def _trusted(self, request: Request) -> bool:
-        return bool(self.config.trusted_proxies) and self._is_trusted(request.client)
-
-    def _is_trusted(self, address: Optional[str]) -> bool:
-        if not address:
-            return False
-        import ipaddress
-
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        for entry in self.config.trusted_proxies:
-            try:
-                if ip in ipaddress.ip_network(entry, strict=False):
-                    return True
-            except ValueError:
-                continue
-        return False
-
-    def check_token(self, request: Request, token: Optional[str], *, required: bool) -> bool:
-        """Whether the request carries ``Authorization: Bearer <token>``.
-
-        With ``required``, a missing or wrong token raises ``Unauthorized`` and an
-        unset ``token`` raises ``Forbidden`` (the operation is switched off).
-        Tokens are compared in constant time.
-        """
-        if token is None:
-            if required:
-                raise Forbidden("This operation needs MINILINK_ADMIN_TOKEN to be set.")
-            return False
-        import hmac
-
-        given = request.header("authorization") or ""
-        scheme, _, value = given.partition(" ")
-        ok = scheme.lower() == "bearer" and hmac.compare_digest(
-            value.strip().encode("utf-8", "replace"), token.encode("utf-8")
-        )
-        if required and not ok:
-            raise Unauthorized("A valid 'Authorization: Bearer <token>' header is required.")
-        return ok
-
-    def check_form_origin(self, request: Request) -> None:
-        """Raise ``Forbidden`` unless a form post comes from this site's own pages.
-
-        ``Origin`` decides when a browser sent one; ``null`` (hidden by a referrer
-        policy, a sandbox or a ``data:`` page) passes only with ``Sec-Fetch-Site:
-        same-origin``. Without ``Origin``, a ``Referer`` must name this host. A post
-        with neither (``curl``, scripts) is no cross-site request and passes, unless
-        ``Sec-Fetch-Site`` says it came from another site.
-        """
-        origin = request.header("origin")
-        if origin is not None and origin.strip():
-            if origin.strip() == "null":
-                site = (request.header("sec-fetch-site") or "").strip().lower()
-                if site == "same-origin":
-                    return
-            elif self._same_host(request, origin):
-                return
-            raise Forbidden("Cross-site form posts are not accepted; use the form on this site.")
-        referer = request.header("referer")
-        if referer is not None and referer.strip():
-            if self._same_host(request, referer):
-                return
-            raise Forbidden("Cross-site form posts are not accepted; use the form on this site.")
-        site = (request.header("sec-fetch-site") or "").strip().lower()
-        if site in ("cross-site", "same-site"):
-            raise Forbidden("Cross-site form posts are not accepted; use the form on this site.")
-
-    def _same_host(self, request: Request, url: str) -> bool:
-        """Whether ``url`` (an ``Origin`` or ``Referer``) names the host this request
-        reached, or the host of ``MINILINK_BASE_URL``; default ports are ignored."""
-        theirs = _netloc(url)
-        if theirs is None:
-            return False
-        own = {_netloc("//" + self.host(request))}
-        if self.config.base_url:
-            own.add(_netloc(self.config.base_url))
-        return theirs in own
-
-    def authorize_create(self, request: Request) -> None:
-        """Apply ``MINILINK_CREATE_TOKEN`` and the rate limit to a creation."""
-        config = self.config
-        admin = self.check_token(request, config.admin_token, required=False)
-        if config.create_token is not None and not admin:
-            self.check_token(request, config.create_token, required=True)
-        if not admin:
-            self.shortener.check_rate(self.client(request))
-
-    def read_body(self, request: Request, media_type: str) -> bytes:
-        """The request body, after checking its length, encoding and media type.
-
-        Raises ``PayloadTooLarge`` (decided from ``Content-Length``, before reading),
-        ``BadRequest`` for a missing, invalid or lying length, and
-        ``UnsupportedMediaType`` for another type or a compressed body.
-        """
-        declared = _content_length(request.headers)
-        if declared is None:
-            # An empty Content-Length is none at all: CGI and WSGI cannot tell the two
-            # apart (RFC 3875 §4.1.2), so neither may an ASGI request.
-            if request.headers.get("content-length", "") != "":
-                raise BadRequest("Content-Length must be one whole number of bytes.")
-            if "transfer-encoding" in request.headers:
-                raise BadRequest("Send the request body with a Content-Length header.")
-            declared = 0
-        if declared > self.config.max_body_bytes:
-            raise PayloadTooLarge(
-                f"The request body is over the limit of {self.config.max_body_bytes} bytes."
-            )
-        if len(request.body) < declared:
-            raise BadRequest("The request body is shorter than its Content-Length.")
-        encoding = (request.header("content-encoding") or "identity").strip().lower()
-        if encoding != "identity":
-            raise UnsupportedMediaType("Compressed request bodies are not accepted.")
-        given = (request.header("content-type") or "").split(";")[0].strip().lower()
-        if given != media_type:
-            raise UnsupportedMediaType(f"Send the request body as {media_type}.")
-        return request.body[:declared]
-
-
-def redirect(status: int, location: str) -> Response:
-    """A redirect with an empty body; ``location`` must be an absolute ASCII URL."""
-    return Response(status, (("Location", location), *_EMPTY_BODY))
-
-
-def allow_methods(method: str, allowed: tuple[str, ...]) -> None:
-    if method not in allowed:
-        raise MethodNotAllowed(f"This path does not take {method[:20]!r}.", allowed)
-
-
-def _quote_root(root: str) -> str:
-    """The mount prefix as it goes into a URL: no trailing slash, pure ASCII."""
-    root = root.rstrip("/")
-    if all(c in _PATH_CHARS for c in root):
-        return root
-    return "".join(c if c in _PATH_CHARS else _escape(c) for c in root)
-
-
-def _escape(char: str) -> str:
-    return "".join(f"%{b:02X}" for b in char.encode("utf-8", "surrogatepass"))
-
-
-def _netloc(url: str) -> Optional[str]:
-    """``host[:port]`` of ``scheme://host[:port]/...`` (or ``//host``), lower-cased and
-    without a default port (80, 443); ``None`` when ``url`` has no authority."""
-    _, sep, rest = url.strip().partition("//")
-    if not sep:
+def _family(segments: list[str]) -> Optional[ModuleType]:
+    """The module of the route family ``segments`` fall under, imported on first use."""
+    if not segments:
         return None
-    netloc = rest
-    for stop in "/?#":
-        netloc = netloc.split(stop, 1)[0]
-    netloc = netloc.lower()
-    for port in (":80", ":443"):
-        if netloc.endswith(port):
-            netloc = netloc[: -len(port)]
-    return netloc or None
-
-
-def _content_length(headers: Mapping[str, str]) -> Optional[int]:
-    """The declared Content-Length, or ``None`` when absent or not one whole number."""
-    raw = headers.get("content-length")
-    if raw is None:
+    name = FAMILIES.get(segments[0])
+    if name is None:
         return None
-    raw = raw.strip()
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        return None
-    return int(raw)
+    from importlib import import_module
+
+    return import_module(name)

@@ -25,13 +25,23 @@ never need to look inside it.
 from __future__ import annotations
 
 from minilink.core._values import field, frozen
+from minilink.core.errors import MethodNotAllowed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Optional
 
-__all__ = ["REASONS", "Request", "Response", "path_from_wsgi", "text_response"]
+__all__ = [
+    "REASONS",
+    "Request",
+    "Response",
+    "allow_methods",
+    "content_length",
+    "path_from_wsgi",
+    "redirect",
+    "text_response",
+]
 
 #: Reason phrases for every status minilink sends (CGI and WSGI need one; ASGI does not).
 REASONS = {
@@ -132,6 +142,36 @@ def text_response(status: int, text: str, extra: tuple[tuple[str, str], ...] = (
         ),
         body,
     )
+
+
+#: Headers of a redirect's empty body (PEP 3333 wants a Content-Type on every 3xx).
+_EMPTY_BODY = (
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", "0"),
+    ("Cache-Control", "no-store"),
+)
+
+
+def redirect(status: int, location: str) -> Response:
+    """A redirect with an empty body; ``location`` must be an absolute ASCII URL."""
+    return Response(status, (("Location", location), *_EMPTY_BODY))
+
+
+def allow_methods(method: str, allowed: tuple[str, ...]) -> None:
+    """Raise ``MethodNotAllowed`` (405 with ``Allow``) unless ``method`` is allowed."""
+    if method not in allowed:
+        raise MethodNotAllowed(f"This path does not take {method[:20]!r}.", allowed)
+
+
+def content_length(headers: Mapping[str, str]) -> Optional[int]:
+    """The declared Content-Length, or ``None`` when absent or not one whole number."""
+    raw = headers.get("content-length")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        return None
+    return int(raw)
 
 
 def path_from_wsgi(path_info: str) -> str:

@@ -35,8 +35,6 @@ from __future__ import annotations
 
 from html import escape
 
-from minilink.core.api import parse_query, single
-from minilink.core.app import redirect
 from minilink.core.errors import (
     AliasTaken,
     BadRequest,
@@ -45,7 +43,8 @@ from minilink.core.errors import (
     MinilinkError,
     NotFound,
 )
-from minilink.core.http import Request, Response
+from minilink.core.forms import parse_query, read_body, single
+from minilink.core.http import Request, Response, redirect
 from minilink.core.times import format_time
 
 TYPE_CHECKING = False
@@ -68,6 +67,7 @@ __all__ = [
     "preview",
     "qr",
     "qr_svg",
+    "robots",
 ]
 
 _STYLE = """
@@ -196,6 +196,11 @@ _HEADERS = (
     ("X-Frame-Options", "DENY"),
 )
 
+#: What search engines and link previews say about a page (``<meta name=description>``).
+_DESCRIPTION = (
+    "minilink shortens long links; it counts visits per day and keeps nothing about visitors."
+)
+
 #: The form's expiry choices: ``(expires_in seconds as sent, label)``; "" is never.
 EXPIRY_CHOICES = (
     ("", "Never"),
@@ -213,7 +218,7 @@ def _e(value: object) -> str:
 
 def _home_url(app: App, request: Request) -> str:
     try:
-        return app.origin(request) + "/"
+        return app.site.home(request)
     except BadRequest:  # a Host header no client would send: a relative link still works
         return "/"
 
@@ -224,6 +229,7 @@ def _page(
     main: str,
     home: str,
     *,
+    description: str = _DESCRIPTION,
     script: bool = False,
     extra: tuple[tuple[str, str], ...] = (),
 ) -> Response:
@@ -231,6 +237,7 @@ def _page(
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="description" content="{_e(description)}">'
         f"<title>{_e(title)} · minilink</title>"
         '<link rel="icon" href="data:,">'
         f"<style>{_STYLE}</style></head><body>"
@@ -246,6 +253,9 @@ def _page(
             ("Content-Type", "text/html; charset=utf-8"),
             ("Content-Length", str(len(body))),
             *_HEADERS,
+            # Previews show live counts and forms carry what was typed: never reuse
+            # a stored copy without asking again.
+            ("Cache-Control", "no-cache"),
             *extra,
         ),
         body,
@@ -315,17 +325,18 @@ def _form(
     )
 
 
-def bookmarklet(origin: str) -> str:
-    """The ``javascript:`` URL of the bookmarklet: open this form for the current page.
+def bookmarklet(home: str) -> str:
+    """The ``javascript:`` URL of the bookmarklet: open the form at ``home`` (its
+    URL) for the current page.
 
-    It runs on the page being bookmarked, so ``origin`` is written as a JavaScript
+    It runs on the page being bookmarked, so ``home`` is written as a JavaScript
     string (``json.dumps``) and the code percent-encoded, because browsers
     percent-decode a ``javascript:`` URL before running it.
     """
     import json
     from urllib.parse import quote
 
-    code = "location.href=" + json.dumps(origin + "/?url=") + "+encodeURIComponent(location.href)"
+    code = "location.href=" + json.dumps(home + "?url=") + "+encodeURIComponent(location.href)"
     return "javascript:" + quote(code, safe="=+().:/?")
 
 
@@ -345,18 +356,18 @@ def _home(
     expiry: str = "",
     errors: Optional[dict[str, str]] = None,
 ) -> Response:
-    origin = app.origin(request)
+    home_url = app.site.home(request)
     main = (
         "<h1>Shorten a link</h1>"
         '<div class="card">'
-        + _form(origin + "/", app.config.max_url_length, url, alias, expiry, errors or {})
+        + _form(home_url, app.config.max_url_length, url, alias, expiry, errors or {})
         + "</div>"
         '<div class="card"><h2>Shorten from any page</h2>'
-        f'<p>Drag <a class="bookmarklet" href="{_e(bookmarklet(origin))}">Shorten with '
+        f'<p>Drag <a class="bookmarklet" href="{_e(bookmarklet(home_url))}">Shorten with '
         "minilink</a> to your bookmarks bar. Clicking the bookmark on any page opens this "
         "form with the address of that page filled in.</p></div>"
     )
-    return _page(status, "Shorten a link", main, origin + "/")
+    return _page(status, "Shorten a link", main, home_url)
 
 
 def create(app: App, request: Request) -> Response:
@@ -364,12 +375,12 @@ def create(app: App, request: Request) -> Response:
     error next to the field it is about and everything the user typed kept."""
     url = alias = expiry = ""
     try:
-        body = app.read_body(request, "application/x-www-form-urlencoded")
+        body = read_body(request, "application/x-www-form-urlencoded", app.config.max_body_bytes)
         fields = parse_query(body.decode("latin-1"))
         url = single(fields, "url") or ""
         alias = single(fields, "alias") or ""
         expiry = single(fields, "expires_in") or ""
-        app.authorize_create(request)
+        app.site.authorize_create(request, app.shortener)
         if expiry not in _EXPIRY_VALUES:
             errors = {"expires_in": "Choose when the link expires from the list."}
             return _home(app, request, 400, url=url, alias=alias, errors=errors)
@@ -377,7 +388,7 @@ def create(app: App, request: Request) -> Response:
             url,
             alias=alias or None,
             expires_in=int(expiry) if expiry else None,
-            own=app.own(request),
+            own=app.site.own(request),
         )
     except (BadRequest, AliasTaken) as exc:
         field = ""
@@ -394,7 +405,7 @@ def create(app: App, request: Request) -> Response:
             expiry=expiry,
             errors={field: exc.message},
         )
-    return redirect(303, f"{app.origin(request)}/{link.code}+")
+    return redirect(303, f"{app.site.origin(request)}/{link.code}+")
 
 
 # -- the preview ---------------------------------------------------------------------
@@ -404,10 +415,17 @@ def preview(app: App, request: Request, code: str) -> Response:
     """``GET /{code}+``: what a short link leads to, and its visits. Counts nothing."""
     link = app.shortener.resolve(code)
     stats = app.shortener.stats(code, 30)
-    origin = app.origin(request)
+    origin = app.site.origin(request)
     short = f"{origin}/{link.code}"
     main = _preview_main(link, short, stats, qr_svg(short, inline=True))
-    return _page(200, f"Preview of {link.code}", main, origin + "/", script=True)
+    return _page(
+        200,
+        f"Preview of {link.code}",
+        main,
+        app.site.home(request),
+        description=f"Where the short link {short} leads, and how often it was visited.",
+        script=True,
+    )
 
 
 def _when(moment: Optional[datetime]) -> str:
@@ -547,9 +565,11 @@ def qr(app: App, request: Request, code: str) -> Response:
     """``GET /{code}.svg``: the QR code of the short URL alone; 404 / 410 like the
     preview, and 404 when the ``qr`` extra is not installed."""
     link = app.shortener.resolve(code)
-    svg = qr_svg(f"{app.origin(request)}/{link.code}", inline=False)
+    svg = qr_svg(f"{app.site.origin(request)}/{link.code}", inline=False)
     if svg is None:
-        raise NotFound("QR codes are not available here: install 'minilink[qr]'.")
+        # The link exists: the page must not say "Link not found".
+        missing = NotFound("QR codes are not available here: install 'minilink[qr]'.")
+        return error(app, request, missing, (), title="No QR codes here")
     body = svg.encode("utf-8")
     return Response(
         200,
@@ -557,6 +577,34 @@ def qr(app: App, request: Request, code: str) -> Response:
             ("Content-Type", "image/svg+xml"),
             ("Content-Length", str(len(body))),
             *_HEADERS,
+        ),
+        body,
+    )
+
+
+# -- robots.txt ----------------------------------------------------------------------
+
+
+def robots(app: App, request: Request) -> Response:
+    """``GET /robots.txt``: crawlers may follow short links (they are redirected and
+    not counted) but are kept off the API, the previews (``/{code}+``) and the QR
+    codes, which would only show them counters and images (RFC 9309 ``*``/``$``)."""
+    root = app.site.root(request)
+    lines = (
+        "User-agent: *",
+        f"Disallow: {root}/api/",
+        f"Disallow: {root}/*+$",
+        f"Disallow: {root}/*.svg$",
+        "",
+    )
+    body = "\n".join(lines).encode("ascii")
+    return Response(
+        200,
+        (
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "max-age=86400"),
+            ("X-Content-Type-Options", "nosniff"),
         ),
         body,
     )
@@ -586,10 +634,17 @@ _EXPLANATIONS = {
 
 
 def error(
-    app: App, request: Request, exc: MinilinkError, extra: tuple[tuple[str, str], ...]
+    app: App,
+    request: Request,
+    exc: MinilinkError,
+    extra: tuple[tuple[str, str], ...],
+    *,
+    title: Optional[str] = None,
 ) -> Response:
-    """The HTML page of an error: what happened, and the way home."""
-    title = _TITLES.get(exc.status, "Something went wrong")
+    """The HTML page of an error: what happened, and the way home. ``title`` replaces
+    the status's usual heading."""
+    if title is None:
+        title = _TITLES.get(exc.status, "Something went wrong")
     home_url = _home_url(app, request)
     explanation = _EXPLANATIONS.get(exc.status, "")
     main = (

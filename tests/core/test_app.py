@@ -169,6 +169,19 @@ def test_a_bug_becomes_a_plain_500_and_is_reported() -> None:
     assert [str(e) for e in seen] == ["disk on fire"]
 
 
+def test_a_failing_error_reporter_still_gives_the_plain_500() -> None:
+    class Broken(MemoryStore):
+        def get(self, code: str) -> Any:
+            raise RuntimeError("disk on fire")
+
+    def reporter(exc: BaseException) -> None:
+        raise OSError("log disk full too")
+
+    app = App(Shortener(Broken(), Config()), on_error=reporter)
+    response = app.handle(Request(method="GET", path="/abc", headers={"host": "x"}))
+    assert response.status == 500 and b"fire" not in response.body
+
+
 def test_head_keeps_length_and_drops_body() -> None:
     app = make_app()
     get = call(app, "GET", "/")
@@ -220,7 +233,7 @@ def test_forwarded_headers_only_from_trusted_proxies() -> None:
     response = call(trusting, "POST", "/api/links", body, headers=spoof, client="10.0.0.1")
     assert json.loads(response.body)["short_url"].startswith("https://")
     assert (
-        trusting.client(
+        trusting.site.client(
             Request(headers={"x-forwarded-for": "6.6.6.6, 10.0.0.2"}, client="10.0.0.1")
         )
         == "6.6.6.6"

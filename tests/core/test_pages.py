@@ -133,7 +133,7 @@ def test_bookmarklet_opens_the_form_for_the_current_page() -> None:
     ids=["quote", "double-quote", "percent", "tag", "backslash"],
 )
 def test_bookmarklet_keeps_a_strange_origin_inside_its_string(origin: str) -> None:
-    url = pages.bookmarklet(origin)
+    url = pages.bookmarklet(origin + "/")
     for forbidden in ('"', "'", "<", ">", " ", "\\"):
         assert forbidden not in url
     code = unquote(url[len("javascript:") :])
@@ -412,6 +412,58 @@ def test_without_segno_the_preview_says_how_to_get_qr_codes(
     response = get(app, f"/{code}.svg")
     assert response.status == 404
     assert "minilink[qr]" in text(response)
+    # The link exists: the page must not say it does not.
+    assert "Link not found" not in text(response)
+    assert "No QR codes here" in text(response)
+
+
+# -- robots.txt, caching and descriptions ----------------------------------------------
+
+
+@pytest.mark.parametrize("root", ["", "/s"], ids=["top", "mounted"])
+def test_robots_txt_keeps_crawlers_off_the_api_and_previews(root: str) -> None:
+    response = make_app().handle(
+        Request(method="GET", path="/robots.txt", root=root, headers={"host": "sho.rt"})
+    )
+    assert response.status == 200
+    assert response.header("content-type") == "text/plain; charset=utf-8"
+    lines = text(response).splitlines()
+    assert lines[0] == "User-agent: *"
+    assert f"Disallow: {root}/api/" in lines
+    assert f"Disallow: {root}/*+$" in lines
+    assert f"Disallow: {root}/*.svg$" in lines
+    # Short links themselves stay open: crawlers are redirected, not counted.
+    assert f"Disallow: {root}/" not in lines
+
+
+def test_every_html_page_says_not_to_reuse_a_stored_copy_and_describes_itself() -> None:
+    app = make_app()
+    code = app.shortener.shorten("https://example.com/").code
+    for path in ("/", f"/{code}+", "/nothing-here"):
+        response = get(app, path)
+        assert response.header("cache-control") == "no-cache", path
+        assert re.search(r'<meta name="description" content="[^"]{20,}">', text(response)), path
+    preview = text(get(app, f"/{code}+"))
+    assert f"Where the short link http://sho.rt/{code} leads" in preview
+
+
+@pytest.mark.parametrize(
+    ("root", "home"),
+    [("", "http://sho.rt/"), ("/s", "http://sho.rt/s"), ("/cgi-bin/minilink.cgi", None)],
+    ids=["top", "mounted", "cgi-script"],
+)
+def test_a_mounted_home_is_written_without_a_trailing_slash(root: str, home: str | None) -> None:
+    # busybox httpd never hands a path ending in "/" to a CGI script.
+    expected = home or f"http://sho.rt{root}"
+    response = make_app().handle(
+        Request(method="GET", path="/", root=root, headers={"host": "sho.rt"})
+    )
+    html = text(response)
+    assert f'<form method="post" action="{expected}">' in html
+    assert f'<header><a href="{expected}">' in html
+    bookmarklet = re.search(r'class="bookmarklet" href="([^"]*)"', html)
+    assert bookmarklet
+    assert json.dumps(expected + "?url=") in unquote(bookmarklet.group(1).replace("&amp;", "&"))
 
 
 # -- errors ----------------------------------------------------------------------------
