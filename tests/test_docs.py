@@ -35,3 +35,5 @@ def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})
     assert (tmp_path / "links.db").exists()
+    # And again, on the same file: a reader who runs it twice sees it work twice.
+    exec(compile(code, "README.md", "exec"), {})

@@ -11,17 +11,20 @@ Run it with ``flask --app app run`` (or any WSGI server: ``gunicorn app:app``);
 
 from __future__ import annotations
 
+import atexit
 import os
 
 from flask import Flask, jsonify, request
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from minilink import Config, MinilinkError, Shortener, open_store
+from minilink import Config, MinilinkError, build_app
 from minilink.adapters.wsgi import create_app
-from minilink.core.app import App
 
-config = Config.from_env(os.environ)
-shortener = Shortener(open_store(config.store), config)
+# One App for the mount and the /share view: the same store, and the same write-behind
+# buffer (hits are batched in memory and written every second, and at exit).
+minilink = build_app(Config.from_env(os.environ))
+shortener = minilink.shortener
+atexit.register(minilink.close)
 
 app = Flask(__name__)
 
@@ -37,4 +40,4 @@ def share():
 
 
 # Requests under /s go to minilink, with SCRIPT_NAME=/s: its short URLs carry the prefix.
-app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/s": create_app(app=App(shortener, config))})
+app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/s": create_app(app=minilink)})

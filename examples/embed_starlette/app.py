@@ -20,12 +20,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from minilink import Config, MinilinkError, Shortener, open_store
+from minilink import Config, MinilinkError, build_app
 from minilink.adapters.asgi import create_app
-from minilink.core.app import App
 
-config = Config.from_env(os.environ)
-shortener = Shortener(open_store(config.store), config)
+# One App for the mount and the /share endpoint: the same store, and the same
+# write-behind buffer (hits are batched in memory and written every second).
+minilink = build_app(Config.from_env(os.environ))
+shortener = minilink.shortener
 
 
 async def share(request: Request) -> JSONResponse:
@@ -43,13 +44,13 @@ async def share(request: Request) -> JSONResponse:
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     yield
-    shortener.store.close()  # batched hits are written before the process ends
+    minilink.close()  # the batched hits are written before the process ends
 
 
 app = Starlette(
     routes=[
         Route("/share", share, methods=["POST"]),
-        Mount("/s", app=create_app(app=App(shortener, config))),
+        Mount("/s", app=create_app(app=minilink)),
     ],
     lifespan=lifespan,
 )

@@ -159,7 +159,7 @@ class Shortener:
             validate_alias(alias)
             link = Link(alias, normal, now, expiry, max_visits, alias=True)
             if self.store.insert(link) is None:
-                raise AliasTaken(f"The alias {alias!r} is already taken.")
+                raise AliasTaken(self._taken(alias, now))
             return link, True
         length = config.code_length
         for attempt in range(_TRIES_PER_LENGTH * _MAX_GROWTH):
@@ -169,6 +169,17 @@ class Shortener:
             if stored is not None:
                 return stored, stored.code == code
         raise AliasTaken("No free code could be found; raise MINILINK_CODE_LENGTH.")
+
+    def _taken(self, alias: str, now: datetime) -> str:
+        """Why ``alias`` cannot be had (asked only after the insert was refused)."""
+        holder = self.store.get(alias)
+        if holder is not None and holder.is_expired(now):
+            how = "deleted" if holder.deleted_at is not None else "expired"
+            return (
+                f"The alias {alias!r} was used before by a link that is now {how}; "
+                "codes are never given to another link, so choose another alias."
+            )
+        return f"The alias {alias!r} is already taken."
 
     def _new_code(self, length: int) -> str:
         alphabet = self.config.code_alphabet

@@ -86,6 +86,23 @@ def test_alias_taken_and_tombstones_block_reuse(sl: Shortener) -> None:
         sl.delete("docs")
 
 
+def test_a_used_alias_says_why_it_cannot_be_had(sl: Shortener, clock: Clock) -> None:
+    sl.shorten("https://a.b/", alias="live")
+    with pytest.raises(AliasTaken, match="'live' is already taken"):
+        sl.shorten("https://c.d/", alias="live")
+    sl.shorten("https://a.b/", alias="gone")
+    sl.delete("gone")
+    with pytest.raises(AliasTaken) as deleted:
+        sl.shorten("https://c.d/", alias="gone")
+    assert "used before by a link that is now deleted" in deleted.value.message
+    assert "never given to another link" in deleted.value.message
+    assert "already taken" not in deleted.value.message
+    sl.shorten("https://a.b/", alias="brief", expires_in=60)
+    clock.advance(61)
+    with pytest.raises(AliasTaken, match="now expired"):
+        sl.shorten("https://c.d/", alias="brief")
+
+
 def test_deleted_plain_link_is_not_reused_for_dedupe(sl: Shortener) -> None:
     first = sl.shorten("https://a.b/")
     sl.delete(first.code)

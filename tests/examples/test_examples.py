@@ -434,18 +434,24 @@ def test_embed_flask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         client = module.app.test_client()
         check_embedded(client.post, client.get, client.post, "localhost")
         assert client.get("/").status_code == 404  # the host app's own, not minilink's
+        # As its comments say: the mount and /share share one App, whose hits are batched.
+        from minilink.storage.buffered import BufferedStore
+
+        assert isinstance(module.minilink.shortener.store, BufferedStore)
+        assert module.shortener is module.minilink.shortener
     finally:
-        module.shortener.store.close()
+        module.minilink.close()
 
 
-def test_embed_starlette(site: Path) -> None:
+def test_embed_starlette(site: Path, tmp_path: Path) -> None:
     """Run by uvicorn, as its docstring says, and called with httpx."""
     import httpx
 
     live_servers.require(*live_servers.NEEDS["uvicorn"])
     port = live_servers.free_port()
     env = live_servers.server_env()
-    env.update({"MINILINK_STORE": str(site / "var" / "links.db"), "MINILINK_ADMIN_TOKEN": TOKEN})
+    database = tmp_path / "links.db"  # outlives the site, which stop() removes
+    env.update({"MINILINK_STORE": str(database), "MINILINK_ADMIN_TOKEN": TOKEN})
     command = [sys.executable, "-m", "uvicorn", "--app-dir", str(EXAMPLES / "embed_starlette")]
     command += ["--host", "127.0.0.1", "--port", str(port), "app:app"]
     url = f"http://127.0.0.1:{port}"
@@ -454,5 +460,15 @@ def test_embed_starlette(site: Path) -> None:
         with httpx.Client(base_url=url, headers={"Host": "testserver"}, timeout=20) as client:
             check_embedded(client.post, client.get, client.post, "testserver")
             assert client.get("/").status_code == 404  # the host app's own, not minilink's
+            shared = client.post("/share", data={"url": "https://example.org/hits"})
+            code = shared.json()["short_url"].rsplit("/", 1)[1]
+            for _ in range(3):
+                assert client.get(f"/s/{code}").status_code == 302
     finally:
         live.stop()
+    # The batched hits were written when uvicorn stopped (the lifespan's shutdown).
+    from minilink.storage.sqlite import SQLiteStore
+
+    with SQLiteStore(str(database)) as store:
+        stored = store.get(code)
+        assert stored is not None and stored.hits == 3
