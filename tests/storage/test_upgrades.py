@@ -1,0 +1,109 @@
+"""Databases outlive versions: files written by earlier minilinks open losslessly.
+
+``fixtures/`` holds, for each schema version, a SQLite file and a PostgreSQL dump
+written by the code of that version (``fixtures/make_v1.py``), and the export of
+their contents made at the same time. Each is opened with today's code, which
+migrates it, and must give back every link, tombstone, hit and per-day count; a
+field added since then must read as empty.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from minilink.storage.base import Store
+from minilink.storage.memory import MemoryStore
+from minilink.storage.sqlite import SQLiteStore
+from minilink.transfer import export_jsonl, import_links
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+VERSIONS = [1]
+#: What a field added after a fixture's version holds for the links in it.
+EMPTY: tuple[Any, ...] = (None, False, [], {}, "")
+
+
+def _entries(text: str) -> dict[str, dict[str, Any]]:
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert lines[0]["format"] == "minilink-links"
+    return {entry["code"]: entry for entry in lines[1:]}
+
+
+def _assert_lossless(store: Store, version: int) -> None:
+    expected = _entries((FIXTURES / f"export-v{version}.jsonl").read_text(encoding="utf-8"))
+    out = io.StringIO()
+    export_jsonl(store, out)
+    got = _entries(out.getvalue())
+    assert sorted(got) == sorted(expected)
+    for code, old in expected.items():
+        new = got[code]
+        assert {key: new.get(key) for key in old} == old, code
+        added = {key: value for key, value in new.items() if key not in old}
+        assert all(value in EMPTY for value in added.values()), (code, added)
+
+
+def _assert_still_works(store: Store) -> None:
+    from datetime import datetime, timezone
+
+    from minilink import Config, Shortener
+
+    sl = Shortener(store, Config(rate_limit=0))
+    assert sl.resolve("docs").hits == 8
+    link = sl.shorten("https://example.org/after-the-upgrade")
+    sl.visit(link.code)
+    assert sl.resolve(link.code).hits == 1
+    with pytest.raises(Exception, match="deleted"):
+        sl.resolve("gone")
+    assert store.get("gone") is not None  # the tombstone came over
+    assert datetime.now(timezone.utc) > sl.resolve("docs").created_at
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_sqlite_file_of_an_earlier_version_opens_losslessly(version: int, tmp_path: Path) -> None:
+    path = tmp_path / "links.db"
+    shutil.copyfile(FIXTURES / f"sqlite-v{version}.db", path)
+    with SQLiteStore(str(path)) as store:
+        _assert_lossless(store, version)
+        _assert_still_works(store)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_postgres_database_of_an_earlier_version_opens_losslessly(version: int) -> None:
+    import pghelpers
+    import psycopg
+
+    from minilink.storage.postgres import PostgresStore
+
+    dump = FIXTURES / f"postgres-v{version}.sql"
+    with pghelpers.temporary_database("upgrade") as url:
+        # psql, as an operator restores a pg_dump (it holds psql's own \restrict lines).
+        subprocess.run(
+            ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(dump), url],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        with psycopg.connect(url) as conn:
+            tables = conn.execute("SELECT count(*) FROM minilink_links").fetchone()
+            assert tables is not None and tables[0] > 0
+        with PostgresStore.from_url(url) as store:
+            _assert_lossless(store, version)
+            _assert_still_works(store)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_export_of_an_earlier_version_still_imports(version: int) -> None:
+    text = (FIXTURES / f"export-v{version}.jsonl").read_text(encoding="utf-8")
+    with MemoryStore() as store:
+        import_links(store, text.splitlines(keepends=True))
+        _assert_lossless(store, version)
