@@ -25,7 +25,9 @@ costs more than the rest of the request. Backend modules are imported only when 
 importing this package does not import ``sqlite3``.
 
 A backend is a ``Store`` subclass with a classmethod ``from_url(url) -> Store`` that
-gets the URL exactly as the user wrote it (for a bare path, the path). A third-party
+gets the URL exactly as the user wrote it (for a bare path, the path), and may have a
+classmethod ``check_url(url)`` that raises ``ValueError`` for a URL no server should
+start with, without opening anything (``check_store`` calls it). A third-party
 backend registers itself in its own ``pyproject.toml``::
 
     [project.entry-points."minilink.stores"]
@@ -43,7 +45,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: every CGI request imports this package
     from typing import Optional
 
-__all__ = ["ENTRY_POINT_GROUP", "Store", "open_store"]
+__all__ = ["ENTRY_POINT_GROUP", "Store", "check_store", "open_store"]
 
 #: The entry-point group third-party backends register their scheme in.
 ENTRY_POINT_GROUP = "minilink.stores"
@@ -80,15 +82,7 @@ def open_store(url: str) -> Store:
     a URL the backend cannot read, or a backend whose optional drivers are not
     installed (the message then names the ``pip install`` command).
     """
-    if not url or not url.strip():
-        raise ValueError("the store URL is empty; give a path such as links.db or a URL")
-    scheme = _url_scheme(url)
-    if scheme is None:
-        name = "sqlite"  # a bare path
-    else:
-        name = scheme.lower().split("+", 1)[0]
-        name = _ALIASES.get(name, name)
-    backend = _backend(name, url)
+    name, backend = _backend_of(url)
     factory = getattr(backend, "from_url", None)
     if factory is None:
         raise ValueError(
@@ -99,6 +93,32 @@ def open_store(url: str) -> Store:
     if not isinstance(store, Store):
         raise ValueError(f"the store backend for {name!r} did not return a Store from from_url")
     return store
+
+
+def check_store(url: str) -> None:
+    """Check ``url`` as a server does before it starts, without opening the store.
+
+    The URL must name a registered backend (as for ``open_store``); a backend with a
+    ``check_url(url)`` classmethod then checks it cheaply, with no connection (SQLite:
+    the database's directory exists). Raises ``ValueError`` with one sentence.
+    """
+    _, backend = _backend_of(url)
+    check = getattr(backend, "check_url", None)
+    if check is not None:
+        check(url)
+
+
+def _backend_of(url: str) -> tuple[str, type[Store]]:
+    """The scheme name ``url`` is read with and its backend class (see ``open_store``)."""
+    if not url or not url.strip():
+        raise ValueError("the store URL is empty; give a path such as links.db or a URL")
+    scheme = _url_scheme(url)
+    if scheme is None:
+        name = "sqlite"  # a bare path
+    else:
+        name = scheme.lower().split("+", 1)[0]
+        name = _ALIASES.get(name, name)
+    return name, _backend(name, url)
 
 
 def _url_scheme(url: str) -> Optional[str]:

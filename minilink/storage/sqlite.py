@@ -278,6 +278,18 @@ class SQLiteStore(Store):
                 raise ValueError(f"timeout must be a number of seconds in {url!r}") from None
         return cls(path, timeout=timeout)
 
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        """Check ``url`` as ``from_url`` reads it, without touching the database: a
+        server refuses to start on a ``ValueError`` here rather than answer 503 to
+        everything. The file may be missing (it is created), its directory may not."""
+        path = cls.from_url(url).path  # nothing is opened before the first call
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise ValueError(
+                f"the directory {folder!r} of the SQLite database {path!r} does not exist"
+            )
+
     # -- the Store contract -------------------------------------------------------
 
     def insert(self, link: Link) -> Optional[Link]:
