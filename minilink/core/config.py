@@ -55,7 +55,8 @@ class Config:
 
     #: Store URL or bare SQLite path (``MINILINK_STORE``).
     store: str = "minilink.db"
-    #: Public base of short URLs, e.g. ``https://sho.rt/s``; ``None`` derives it from the request.
+    #: Public base of short URLs, e.g. ``https://sho.rt/s``: an absolute http(s) URL
+    #: without user, query, fragment or trailing ``/``; ``None`` derives it from the request.
     base_url: Optional[str] = None
     redirect_status: int = 302
     code_length: int = 7
@@ -72,7 +73,8 @@ class Config:
     #: Creations allowed per client and window (``MINILINK_RATE_LIMIT=30/60``); 0 is off.
     rate_limit: int = 30
     rate_window: int = 60
-    #: Addresses or networks (CIDR) whose ``X-Forwarded-For``/``-Proto`` are believed.
+    #: Addresses or networks (CIDR) whose ``X-Forwarded-For``/``-Proto`` are believed;
+    #: anything else (a host name) is refused, never skipped.
     trusted_proxies: tuple[str, ...] = ()
     crawlers: tuple[str, ...] = DEFAULT_CRAWLERS
     #: Persistent servers keep hits in memory this long before writing them (and may
@@ -108,6 +110,14 @@ class Config:
             raise ValueError("MINILINK_RATE_LIMIT must look like 30/60 (creations/seconds) or 0")
         if not self.allowed_schemes:
             raise ValueError("MINILINK_ALLOWED_SCHEMES must name at least one scheme")
+        if self.base_url is not None:
+            _check_base_url(self.base_url)
+            if self.base_url.endswith("/"):
+                raise ValueError(
+                    f"MINILINK_BASE_URL must not end in '/', as {self.base_url!r} does"
+                )
+        if self.trusted_proxies:
+            _check_networks(self.trusted_proxies)
         for token in (self.admin_token, self.create_token):
             if token is not None and not (
                 token.isascii() and token.isprintable() and " " not in token and token
@@ -172,7 +182,9 @@ class Config:
         if rate is not None:
             values["rate_limit"], values["rate_window"] = _parse_rate(rate)
         if "base_url" in values:
-            values["base_url"] = str(values["base_url"]).rstrip("/")
+            base = str(values["base_url"])
+            _check_base_url(base)  # as written, so that the message quotes it so
+            values["base_url"] = base.rstrip("/")
         return cls(**values)  # type: ignore[arg-type]
 
     @classmethod
@@ -180,6 +192,67 @@ class Config:
         """The names of every ``MINILINK_*`` variable ``from_env`` reads."""
         names = [name for name in fields(cls) if name != "rate_window"]
         return ["MINILINK_" + n.upper() for n in names]
+
+
+# base-url = scheme "://" host [ ":" port ] path-abempty       (RFC 3986, section 3,
+#                                                              narrowed to what a
+#                                                              public base can be)
+# scheme   = "http" / "https"                                 (case-insensitive, 3.1)
+# host     = reg-name / IPv4address / "[" IPv6address "]"     (3.2.2; reg-name here as
+#            dot-separated labels of ALPHA / DIGIT / "-" / "_": ASCII only, so an IDN
+#            host is written in punycode; the IPv6 literal is checked by ipaddress)
+# port     = 1*5DIGIT                                         (3.2.3; 1 to 65535)
+# path-abempty = *( "/" segment ), segment = *pchar           (3.3)
+# pchar    = unreserved / pct-encoded / sub-delims / ":" / "@"
+# No userinfo, query or fragment: every short URL is this base, "/" and a code.
+_BASE_URL = r"""
+    (?i:https?)://
+    (?P<host>
+        [A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?
+        (?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*
+      | \[(?P<ipv6>[0-9A-Fa-f:.]+)\]
+    )
+    (?::(?P<port>[0-9]{1,5}))?
+    (?P<path>(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*)
+"""
+
+
+def _check_base_url(value: str) -> None:
+    """Raise ``ValueError`` unless ``value`` matches ``_BASE_URL`` (above)."""
+    # Imported here: a CGI request builds a Config each time, and rarely sets a base.
+    import re
+
+    match = re.fullmatch(_BASE_URL, value, re.VERBOSE)
+    ok = match is not None and 1 <= int(match["port"] or 80) <= 65535
+    if match is not None and ok and match["ipv6"] is not None:
+        import ipaddress
+
+        try:
+            ipaddress.IPv6Address(match["ipv6"])
+        except ValueError:
+            ok = False
+    if not ok:
+        raise ValueError(
+            "MINILINK_BASE_URL must be an absolute http or https URL such as "
+            f"https://sho.rt or https://example.com/s (a host, an optional port and path, "
+            f"no user, query or fragment), not {value!r}"
+        )
+
+
+def _check_networks(entries: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` unless every entry is an IP address or network: one skipped
+    would make every client behind that proxy share the proxy's rate-limit window."""
+    # Imported here: ipaddress costs a CGI request about a millisecond.
+    import ipaddress
+
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)  # as Site reads them
+        except ValueError:
+            raise ValueError(
+                "MINILINK_TRUSTED_PROXIES must list IP addresses or CIDR networks "
+                f"(e.g. 10.0.0.1, 10.0.0.0/8, ::1), not {entry!r}"
+            ) from None
 
 
 def _parse_rate(raw: str) -> tuple[int, int]:
