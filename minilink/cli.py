@@ -14,11 +14,10 @@ one tab, no headers, nothing decorative (the formats are in ``_EPILOG``, shown b
 "serving on URL" line to stdout, so that a wrapper can read the port ``--port 0`` got.
 
 ``serve`` runs the WSGI adapter under a threaded ``wsgiref`` server by default, or an
-installed production server chosen by name and imported only then (bottle's
-``ServerAdapter`` idea): waitress, gunicorn (its ``BaseApplication`` in this process;
-``GUNICORN_CMD_ARGS`` is honoured, e.g. ``--workers 4``) or uvicorn with the ASGI
-adapter. Ctrl-C and SIGTERM stop it cleanly: requests in flight finish and the app
-closes its store, so batched hits are written.
+installed production server chosen by name and imported only then: the adapters of
+``minilink.servers`` (waitress, gunicorn, uvicorn, hypercorn; ``GUNICORN_CMD_ARGS`` is
+honoured, e.g. ``--workers 4``). Ctrl-C and SIGTERM stop it cleanly: requests in
+flight finish and the app closes its store, so batched hits are written.
 
 Exit statuses:
 
@@ -54,13 +53,6 @@ if TYPE_CHECKING:
     from minilink.storage.base import Store
 
 __all__ = ["main"]
-
-#: Server names ``serve --server`` accepts; ``auto`` is the first installed of the
-#: production servers, else ``wsgiref``.
-SERVERS = ("wsgiref", "auto", "gunicorn", "waitress", "uvicorn")
-_AUTO_ORDER = ("waitress", "gunicorn", "uvicorn")
-#: Seconds ``serve`` waits for requests in flight before it closes the store.
-_DRAIN_SECONDS = 5.0
 
 _EPILOG = """\
 output (one record per line, tab-separated, no header):
@@ -163,6 +155,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(command=name, handler=handler)
         return sub
 
+    from minilink.servers import AUTO_ORDER, SERVERS  # a small module, no server in it
+
     serve = command("serve", _cmd_serve, "run the web app")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on [127.0.0.1]")
     serve.add_argument(
@@ -170,10 +164,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--server",
-        choices=SERVERS,
+        choices=("auto", *SERVERS),
         default="wsgiref",
         help="wsgiref (the default: threaded, standard library only), or an installed "
-        "production server; auto picks the first installed of " + ", ".join(_AUTO_ORDER),
+        "production server; auto picks the first installed of " + ", ".join(AUTO_ORDER),
     )
     serve.add_argument("-q", "--quiet", action="store_true", help="do not log one line per request")
 
@@ -535,10 +529,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from minilink.servers import ServerError, ServerFailed, ServerNotInstalled, find_server
+
     config = _config(args)
-    name: str = args.server
-    if name == "auto":
-        name = _auto_server()
+    server = find_server(args.server)
     # Open the store once up front: a bad --store fails now, with exit status 2, not on
     # the first request (and the SQLite schema exists before any worker starts).
     _open_store(config.store).close()
@@ -546,80 +540,37 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     def terminate(signum: int, frame: object) -> NoReturn:
         raise KeyboardInterrupt  # SIGTERM stops the server the same clean way as Ctrl-C
 
+    def app_factory() -> Any:
+        # Looked up when called, so that a test harness may replace _wsgi_app.
+        return _wsgi_app(config) if server.interface == "wsgi" else _asgi_app(config)
+
+    def ready(url: str) -> None:
+        print(
+            f"minilink: serving on {url} ({server.name}, store {_redact(config.store)}); "
+            "press Ctrl-C to stop.",
+            flush=True,
+        )
+
     previous: Any = None
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:
         previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        _RUNNERS[name](config, args.host, args.port, args.quiet)
+        server.run(app_factory, args.host, args.port, quiet=args.quiet, ready=ready)
     except KeyboardInterrupt:
         pass
+    except ServerError as exc:
+        if isinstance(exc, ServerFailed):
+            raise _Failure(_sentence(exc.message), 1) from None
+        hint = ""
+        if isinstance(exc, ServerNotInstalled) and "not installed" in exc.message:
+            hint = " or leave out --server to use the built-in one"
+        raise _Failure(_sentence(exc.message + hint), 2) from None
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
     print("minilink: stopped.", file=sys.stderr, flush=True)
     return 0
-
-
-def _auto_server() -> str:
-    from importlib.util import find_spec
-
-    for name in _AUTO_ORDER:
-        if find_spec(name) is not None:
-            return name
-    return "wsgiref"
-
-
-def _import_server(name: str, module: Optional[str] = None) -> Any:
-    """Import an optional server lazily; a missing one is a one-sentence exit 2."""
-    import importlib
-
-    try:
-        return importlib.import_module(module or name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and exc.name.split(".")[0] == name:
-            raise _Failure(
-                f"the {name} server is not installed; install it with 'pip install {name}' "
-                "or leave out --server to use the built-in one.",
-                2,
-            ) from None
-        raise _Failure(f"the {name} server cannot be loaded: {exc}.", 2) from None
-    except ImportError as exc:
-        raise _Failure(f"the {name} server cannot be loaded: {exc}.", 2) from None
-
-
-def _announce(url: str, server: str, config: Config) -> None:
-    print(
-        f"minilink: serving on {url} ({server}, store {_redact(config.store)}); "
-        "press Ctrl-C to stop.",
-        flush=True,
-    )
-
-
-def _url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
-
-
-def _listening(host: str, port: int) -> AbstractContextManager[None]:
-    """Turn a failure to listen (port taken, unknown host) into one sentence, exit 2."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def binding() -> Iterator[None]:
-        try:
-            yield
-        except OSError as exc:
-            address = _url(host, port)[len("http://") : -1]
-            reason = exc.strerror or str(exc)
-            raise _Failure(_sentence(f"cannot listen on {address}: {reason}"), 2) from None
-
-    return binding()
-
-
-def _close_app(app: object) -> None:
-    close = getattr(app, "close", None)
-    if callable(close):
-        close()
 
 
 def _wsgi_app(config: Config) -> Any:
@@ -628,182 +579,10 @@ def _wsgi_app(config: Config) -> Any:
     return create_app(config)
 
 
-def _serve_wsgiref(config: Config, host: str, port: int, quiet: bool) -> None:
-    import socket
-    import socketserver
-    import threading
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
-
-    class Server(socketserver.ThreadingMixIn, WSGIServer):
-        daemon_threads = True  # a stuck client must not keep the process alive
-        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        busy = 0
-        idle = threading.Condition()
-
-        def server_bind(self) -> None:
-            # HTTPServer.server_bind asks DNS for the host's full name, which can take
-            # seconds; the adapter builds URLs from the Host header anyway.
-            socketserver.TCPServer.server_bind(self)
-            self.server_name = host
-            self.server_port = self.server_address[1]
-            self.setup_environ()
-
-        def process_request(self, request: Any, client_address: Any) -> None:
-            with self.idle:
-                self.busy += 1
-            super().process_request(request, client_address)
-
-        def process_request_thread(self, request: Any, client_address: Any) -> None:
-            try:
-                super().process_request_thread(request, client_address)
-            finally:
-                with self.idle:
-                    self.busy -= 1
-                    self.idle.notify_all()
-
-        def drain(self, timeout: float) -> None:
-            """Wait (at most ``timeout`` seconds) for the requests in flight to finish."""
-            with self.idle:
-                self.idle.wait_for(lambda: self.busy == 0, timeout)
-
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            if isinstance(sys.exc_info()[1], ConnectionError):
-                return  # a client that hung up is not the server's problem
-            super().handle_error(request, client_address)
-
-    class Handler(WSGIRequestHandler):
-        def get_environ(self) -> dict[str, Any]:
-            # wsgiref keeps only the first of repeated header fields; every other
-            # server joins them (RFC 9110 §5.3), and the core must see what they see.
-            environ: dict[str, Any] = super().get_environ()
-            for name in {key.lower() for key in self.headers}:
-                values = self.headers.get_all(name) or []
-                if len(values) < 2:
-                    continue
-                key = name.upper().replace("-", "_")
-                if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                    key = "HTTP_" + key
-                joiner = "; " if name == "cookie" else ", "
-                environ[key] = joiner.join(v.strip() for v in values)
-            return environ
-
-        def log_message(self, format: str, *args: Any) -> None:
-            # One line per request, without the client address: minilink keeps
-            # nothing about visitors, and its log should not either.
-            if not quiet:
-                sys.stderr.write(f"[{self.log_date_time_string()}] {format % args}\n")
-
-    app = _wsgi_app(config)
-    try:
-        with _listening(host, port):
-            server = Server((host, port), Handler)
-        try:
-            server.set_app(app)
-            _announce(_url(host, server.server_port), "wsgiref", config)
-            try:
-                server.serve_forever()
-            finally:
-                server.server_close()  # stop accepting, then let the requests in flight end
-                server.drain(_DRAIN_SECONDS)
-        except BaseException:
-            server.server_close()
-            raise
-    finally:
-        _close_app(app)
-
-
-def _serve_waitress(config: Config, host: str, port: int, quiet: bool) -> None:
-    waitress = _import_server("waitress")
-    app = _wsgi_app(config)
-    try:
-        with _listening(host, port):
-            server = waitress.create_server(app, host=host, port=port)
-        try:
-            _announce(_url(host, server.effective_port), "waitress", config)
-            server.run()
-        finally:
-            server.close()
-    finally:
-        _close_app(app)
-
-
-def _serve_gunicorn(config: Config, host: str, port: int, quiet: bool) -> None:
-    base_application: Any = _import_server("gunicorn", "gunicorn.app.base").BaseApplication
-
-    def when_ready(server: Any) -> None:
-        for listener in server.LISTENERS:
-            _announce(f"{listener}/", "gunicorn", config)
-
-    def worker_exit(server: Any, worker: Any) -> None:
-        # Each worker builds its own app (and store connection) after the fork, and
-        # closes it here so that pending hits are flushed.
-        _close_app(getattr(worker, "wsgi", None))
-
-    class Gunicorn(base_application):  # type: ignore[misc]
-        def load_config(self) -> None:
-            # GUNICORN_CMD_ARGS (e.g. "--workers 4") works as it does for gunicorn's own
-            # command; --host and --port win over a --bind given there.
-            parsed = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
-            for key, value in vars(parsed).items():
-                if value is not None and key in self.cfg.settings:
-                    self.cfg.set(key, value)
-            if "control_socket_disable" in self.cfg.settings:  # no stray socket in ~
-                self.cfg.set("control_socket_disable", True)
-            self.cfg.set("bind", [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"])
-            self.cfg.set("when_ready", when_ready)
-            self.cfg.set("worker_exit", worker_exit)
-            if not quiet:
-                self.cfg.set("accesslog", "-")
-                self.cfg.set("access_log_format", '"%(r)s" %(s)s %(b)s')
-
-        def load(self) -> Any:
-            return _wsgi_app(config)
-
-    arbiter = os.getpid()
-    try:
-        Gunicorn().run()
-    except SystemExit as exc:  # the arbiter ends with sys.exit, 0 after a clean stop
-        if os.getpid() != arbiter:
-            raise  # a forked worker leaving: let it exit the way gunicorn means it to
-        if exc.code not in (0, None):
-            raise _Failure(
-                f"gunicorn stopped with status {exc.code}; see its log above.", 1
-            ) from None
-
-
-def _serve_uvicorn(config: Config, host: str, port: int, quiet: bool) -> None:
-    import socket
-
-    uvicorn = _import_server("uvicorn")
+def _asgi_app(config: Config) -> Any:
     from minilink.adapters.asgi import create_app
 
-    app = create_app(config)
-    try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        # Bind here so that the announced port is the real one, also for --port 0.
-        with _listening(host, port):
-            sock = socket.create_server((host, port), family=family)
-        with sock:
-            server = uvicorn.Server(
-                uvicorn.Config(
-                    app,
-                    log_level="warning",
-                    access_log=not quiet,
-                    lifespan="auto",
-                )
-            )
-            _announce(_url(host, sock.getsockname()[1]), "uvicorn", config)
-            server.run(sockets=[sock])
-    finally:
-        _close_app(app)
-
-
-_RUNNERS: dict[str, Callable[[Config, str, int, bool], None]] = {
-    "wsgiref": _serve_wsgiref,
-    "waitress": _serve_waitress,
-    "gunicorn": _serve_gunicorn,
-    "uvicorn": _serve_uvicorn,
-}
+    return create_app(config)
 
 
 # -- output -----------------------------------------------------------------------------

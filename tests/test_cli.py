@@ -342,7 +342,7 @@ def test_unexpected_error_is_one_sentence_unless_traceback_asked(
         cli.main(["--traceback", "--store", db, "resolve", "x"])
 
 
-@pytest.mark.parametrize("server", ["gunicorn", "waitress", "uvicorn"])
+@pytest.mark.parametrize("server", ["gunicorn", "waitress", "uvicorn", "hypercorn"])
 def test_missing_server_names_the_install(
     server: str, db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -436,6 +436,8 @@ def server_process(db: str) -> Iterator[Callable[..., tuple[subprocess.Popen[str
         pytest.param("waitress", signal.SIGTERM, id="waitress"),
         pytest.param("gunicorn", signal.SIGTERM, id="gunicorn"),
         pytest.param("uvicorn", signal.SIGTERM, id="uvicorn"),
+        pytest.param("hypercorn", signal.SIGTERM, id="hypercorn-sigterm"),
+        pytest.param("hypercorn", signal.SIGINT, id="hypercorn-sigint"),
     ],
 )
 def test_serve(
