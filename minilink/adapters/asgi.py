@@ -12,9 +12,12 @@ Rules (asgiref ``specs/www.rst`` and ``specs/lifespan.rst``):
   client says there is no more; reading stops once there is enough.
 * The ``Response`` is sent as ``http.response.start`` (int status, lower-cased byte
   header names, the only change: ASGI requires it) and one ``http.response.body``.
-* ``lifespan``: start-up builds the ``App`` (so a bad configuration fails the server's
-  start with the message), shutdown closes it (an ``App`` passed in by the caller is
-  the caller's to close). Without lifespan the ``App`` is built on
+* Importing the module checks ``MINILINK_*`` and the store URL, and ends the process
+  with one sentence on stderr if they are bad (see ``_lazy``), so the server never
+  starts; ``create_app`` raises ``ValueError`` instead.
+* ``lifespan``: start-up builds the ``App`` (so a store that cannot be opened fails the
+  server's start with the message), shutdown closes it (an ``App`` passed in by the
+  caller is the caller's to close). Without lifespan the ``App`` is built on
   the first request. Other scope types (``websocket``) raise, as the spec asks.
 * The event loop never waits on the network. ``App.handle`` is called inline when the
   store answers in process (memory, SQLite: a primary-key lookup is ~10 µs, far less
@@ -34,7 +37,7 @@ from collections.abc import Awaitable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
 
-from minilink.adapters._lazy import LazyApp, app_from_environment
+from minilink.adapters._lazy import LazyApp, entry_point
 from minilink.core.app import App
 from minilink.core.config import Config
 from minilink.core.http import Request, Response
@@ -191,4 +194,4 @@ def create_app(config: Optional[Config] = None, *, app: Optional[App] = None) ->
 
 
 #: The entry point for ASGI servers: ``minilink.adapters.asgi:application``.
-application = ASGIApp(factory=app_from_environment)
+application = entry_point(ASGIApp)

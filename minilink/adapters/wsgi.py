@@ -9,8 +9,10 @@ Rules:
 * ``wsgi.input`` is read for exactly ``App.body_size(headers)`` bytes, never past the
   declared ``Content-Length`` (PEP 3333 forbids it, and some servers would block).
 * ``application`` builds its ``App`` from ``MINILINK_*`` on the first request (see
-  ``_lazy``). Import alone does no I/O, so a server can import the module before the
-  environment is complete.
+  ``_lazy``). Importing the module checks those values and the store URL, and ends the
+  process with one sentence on stderr if they are bad, so a server refuses to start;
+  it opens nothing, so the store may still be unreachable then. ``create_app`` raises
+  ``ValueError`` instead, for code that builds its own.
 * The adapter passes ``wsgiref.validate``; the test suite wraps every request in it.
 """
 
@@ -20,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any, Callable, Optional
 
 from minilink.adapters._environ import request_from_environ
-from minilink.adapters._lazy import LazyApp, app_from_environment
+from minilink.adapters._lazy import LazyApp, entry_point
 from minilink.core.app import App
 from minilink.core.config import Config
 
@@ -58,4 +60,4 @@ def create_app(config: Optional[Config] = None, *, app: Optional[App] = None) ->
 
 
 #: The entry point for WSGI servers: ``minilink.adapters.wsgi:application``.
-application = WSGIApp(factory=app_from_environment)
+application = entry_point(WSGIApp)
