@@ -17,15 +17,23 @@ The rules every backend must hold, and that ``minilink.testing`` checks:
 * ``hit`` never double-counts and, with ``limit``, never counts past it.
 * Methods raise ``StoreUnavailable`` (never a driver exception) when the backend
   cannot answer now; callers turn that into a 503 with ``Retry-After``.
-* Days are ``YYYY-MM-DD`` strings in UTC; times are aware UTC datetimes (naive ones
-  are refused with ``ValueError``); ``hit`` counts are at least 1.
+* Codes are matched exactly: ``Abc`` and ``abc`` are two links, and a call for one
+  never finds the other.
+* Days are ``YYYY-MM-DD`` strings in UTC; times are aware UTC datetimes, and
+  ``insert``, ``delete`` and ``restore`` refuse naive ones with ``ValueError``;
+  ``hit`` refuses a count below 1 with ``ValueError`` (so every stored day has at
+  least one hit, and an export can always be restored).
 * Deduplication is decided before the code: a plain link whose URL is already stored
   returns the existing link even when the new code would also have been taken.
 * ``export`` and ``restore`` move a whole store losslessly (``minilink.transfer``
   writes and reads them as JSON lines): ``export`` yields every link, tombstones
   included, in insertion order, each with its per-day counters; ``restore`` stores
   such entries exactly as given (codes, times, hits, counters, tombstones), in
-  batches, so that neither side holds more than a batch in memory.
+  batches of at most 1,000 entries, each written before the next is read, so that
+  neither side holds more than a batch in memory.
+* ``allow`` keeps one counter per key and window; it may drop only *this key's*
+  windows older than the one asked for, never another key's (keys may count windows
+  of different lengths, so their window numbers cannot be compared).
 * ``blocking`` tells an asynchronous caller whether a call may wait on the network
   (PostgreSQL): the ASGI adapter then calls the app from a worker thread, so that its
   event loop never waits on the database. In-process stores answer in microseconds
@@ -127,19 +135,22 @@ class Store:
 
         Returns the stored link; for a plain link whose URL already has a live plain
         link, returns that existing link and stores nothing. Returns ``None`` when the
-        code is taken (by a live link or a tombstone).
+        code is taken (by a live link or a tombstone), and changes nothing then. Raises
+        ``ValueError`` for a naive time.
         """
         raise NotImplementedError
 
     def get(self, code: str) -> Optional[Link]:
-        """The link with this exact (case-sensitive) code, tombstones included."""
+        """The link with this exact (case-sensitive) code, tombstones included; never
+        a link whose code differs only by case."""
         raise NotImplementedError
 
     def hit(self, code: str, day: str, *, count: int = 1, limit: Optional[int] = None) -> bool:
         """Add ``count`` hits to the link's total and to its counter for ``day``.
 
-        With ``limit``, records only if the new total stays ``<= limit``. Returns whether
-        the hits were recorded (``False`` also for a missing or deleted code).
+        With ``limit``, records only if the new total stays ``<= limit`` (all ``count``
+        hits or none). Returns whether the hits were recorded (``False`` also for a
+        missing or deleted code). Raises ``ValueError`` for a ``count`` below 1.
         """
         raise NotImplementedError
 
@@ -148,7 +159,9 @@ class Store:
         raise NotImplementedError
 
     def delete(self, code: str, at: datetime) -> bool:
-        """Turn a live link into a tombstone dated ``at``; ``False`` if none was live."""
+        """Turn a live link into a tombstone dated ``at``; ``False`` if none was live
+        (a tombstone keeps its first ``deleted_at``). Raises ``ValueError`` for a naive
+        ``at``."""
         raise NotImplementedError
 
     def recent(self, limit: int, after: Optional[str] = None) -> list[Link]:
@@ -163,7 +176,8 @@ class Store:
         """Count one event for ``key`` in the fixed window ``window``, if fewer than
         ``limit`` were counted there already; return whether it was counted.
 
-        Counters of windows older than ``window`` may be dropped.
+        Counters of *this key's* windows older than ``window`` may be dropped; the
+        windows of other keys are never touched, however their numbers compare.
         """
         raise NotImplementedError
 
@@ -190,7 +204,8 @@ class Store:
         batches (one transaction each, where the backend has transactions). Raises
         ``ValueError`` for an entry that cannot be stored as given (naive times, a day
         counted twice, a hit count below 1, counters that add up to more than the
-        link's total).
+        link's total). Batches hold at most 1,000 entries, and each is written before
+        the next entry is read: a caller streaming a dump holds one batch at a time.
         """
         raise NotImplementedError
 
