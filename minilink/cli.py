@@ -225,6 +225,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the host's Python, for the #! line [/usr/bin/python3]",
     )
     cgi_script.add_argument(
+        "--kind",
+        choices=sorted(_DROP_INS),
+        default="cgi",
+        help="what the host runs: cgi (minilink.cgi), fastcgi (minilink.fcgi: mod_fcgid, "
+        "or CGI where it is missing) or passenger (passenger_wsgi.py) [cgi]",
+    )
+    cgi_script.add_argument(
         "--package-dir",
         metavar="DIR",
         help="the folder holding the minilink package folder on the host, put on sys.path "
@@ -314,14 +321,27 @@ def _aware_datetime(text: str) -> datetime:
 
 
 def _cmd_shorten(args: argparse.Namespace) -> int:
+    import re
+
+    from minilink.core.errors import BadRequest
+
     with _shortener(args) as sl:
-        link = sl.shorten(
-            args.url,
-            alias=args.alias,
-            expires_in=args.expires_in,
-            expires_at=args.expires_at,
-            max_visits=args.max_visits,
-        )
+        try:
+            link = sl.shorten(
+                args.url,
+                alias=args.alias,
+                expires_in=args.expires_in,
+                expires_at=args.expires_at,
+                max_visits=args.max_visits,
+            )
+        except BadRequest as exc:
+            # The core names the API's fields; here they are the options given.
+            message = re.sub(
+                r"\b(expires_at|expires_in|max_visits)\b",
+                lambda m: "--" + m.group(1).replace("_", "-"),
+                exc.message,
+            )
+            raise _Failure(_sentence(message), 1) from None
         base = sl.config.base_url
     _out(f"{base}/{link.code}" if base else link.code)
     _out(link.url)
@@ -329,14 +349,14 @@ def _cmd_shorten(args: argparse.Namespace) -> int:
 
 
 def _cmd_resolve(args: argparse.Namespace) -> int:
-    with _shortener(args) as sl:
+    with _shortener(args, readonly=True) as sl:
         link = sl.resolve(args.code)
     _out(link.url)
     return 0
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    with _shortener(args) as sl:
+    with _shortener(args, readonly=True) as sl:
         stats = sl.stats(args.code, days=args.days)
     _out(f"total\t{stats.hits}")
     for day, hits in stats.daily:
@@ -347,8 +367,12 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     from minilink.core.times import format_time
 
-    with _shortener(args) as sl:
+    with _shortener(args, readonly=True) as sl:
         links = sl.links(limit=args.limit, after=args.after)
+        if not links and args.after is not None and sl.store.get(args.after) is None:
+            # The store's answer to an unknown cursor is an empty page; a person who
+            # typed the code wants to know it is not one.
+            raise _Failure(f"there is no link with the code {args.after!r} to list after.", 1)
     for link in links:
         _out(f"{link.code}\t{link.url}\t{format_time(link.created_at)}\t{link.hits}")
     return 0
@@ -378,6 +402,41 @@ run()  # answers, commits, flushes, and ends the process without a slow teardown
 """
 
 
+_FCGI_SCRIPT = """\
+#!{python} -IS
+# minilink for FastCGI (Apache mod_fcgid: "AddHandler fcgid-script .fcgi") or CGI, made by
+# "minilink cgi-script --kind fastcgi"; save it as minilink.fcgi. Under mod_fcgid it stays
+# in memory and writes its batched hits when stopped; needs flup next to the minilink
+# folder (pip install --target DIR flup, then copy DIR/flup). mod_fcgid passes SetEnv
+# values per request, not to the process: settings go here.
+import os
+import sys
+
+os.environ.setdefault("MINILINK_STORE", {store!r})
+sys.path.insert(0, {package_dir!r})
+
+from minilink.adapters.fastcgi import run  # noqa: E402
+
+run()  # FastCGI until the server stops the process; one request under CGI
+"""
+
+_PASSENGER_WSGI = """\
+# minilink for Phusion Passenger (cPanel "Setup Python App"), made by "minilink cgi-script
+# --kind passenger"; save it as passenger_wsgi.py in the application root. Passenger
+# starts Python without Apache's SetEnv values: settings go here.
+import os
+import sys
+
+os.environ.setdefault("MINILINK_STORE", {store!r})
+sys.path.insert(0, {package_dir!r})
+
+from minilink.adapters.wsgi import application  # noqa: E402, F401
+"""
+
+#: ``cgi-script --kind``: the template of each drop-in file.
+_DROP_INS = {"cgi": _CGI_SCRIPT, "fastcgi": _FCGI_SCRIPT, "passenger": _PASSENGER_WSGI}
+
+
 def _cmd_cgi_script(args: argparse.Namespace) -> int:
     import re
 
@@ -389,6 +448,12 @@ def _cmd_cgi_script(args: argparse.Namespace) -> int:
             2,
         )
     store = _config(args).store
+    from minilink.storage import find_backend
+
+    try:
+        find_backend(store)  # a scheme no backend reads; the store itself is on the host
+    except ValueError as exc:
+        raise _Failure(_sentence(str(exc)), 2) from None
     if not re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", store):  # a bare path, not a URL
         store = os.path.abspath(store)
     package_dir = args.package_dir
@@ -396,7 +461,7 @@ def _cmd_cgi_script(args: argparse.Namespace) -> int:
         import minilink
 
         package_dir = os.path.dirname(os.path.dirname(os.path.abspath(minilink.__file__)))
-    script = _CGI_SCRIPT.format(
+    script = _DROP_INS[args.kind].format(
         python=python, store=store, package_dir=os.path.abspath(package_dir)
     )
     sys.stdout.write(script)
@@ -409,7 +474,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from minilink.transfer import Progress, export_jsonl
 
     progress = Progress("exported") if sys.stderr.isatty() else None
-    store = _open_store(_config(args).store)
+    store = _open_store(_config(args).store, readonly=True)
     try:
         if args.output in (None, "-"):
             export_jsonl(store, sys.stdout, progress=progress)
@@ -417,12 +482,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
         else:
             # Into a temporary file beside FILE, renamed when complete: a FILE that
             # exists is always a whole export.
-            folder = os.path.dirname(os.path.abspath(args.output))
-            fd, part = tempfile.mkstemp(prefix=".minilink-export-", dir=folder)
+            output: str = args.output
+            folder = os.path.dirname(os.path.abspath(output))
+            try:
+                fd, part = tempfile.mkstemp(prefix=".minilink-export-", dir=folder)
+            except OSError as exc:
+                raise _Failure(_cannot_write(output, folder, exc), 1) from None
             try:
                 with open(fd, "w", encoding="utf-8", newline="\n") as out:
-                    export_jsonl(store, out, progress=progress)
-                os.replace(part, args.output)
+                    try:
+                        export_jsonl(store, out, progress=progress)
+                        out.flush()
+                    except OSError as exc:  # disk full: the user knows FILE, not ours
+                        raise _Failure(_cannot_write(output, folder, exc), 1) from None
+                try:
+                    os.replace(part, output)
+                except OSError as exc:
+                    raise _Failure(_cannot_write(output, folder, exc), 1) from None
             except BaseException:
                 os.unlink(part)
                 raise
@@ -433,6 +509,22 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cannot_write(output: str, folder: str, exc: OSError) -> str:
+    """Why the export to ``output`` failed, naming ``output`` (not the temporary file
+    beside it that the error is about)."""
+    import errno
+
+    if exc.errno == errno.ENOENT and not os.path.isdir(folder):
+        reason = f"the directory {folder!r} does not exist"
+    elif os.path.isdir(output):
+        reason = "it is a directory"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        reason = f"permission denied: this user may not create files in {folder!r}"
+    else:
+        reason = exc.strerror or str(exc)
+    return _sentence(f"cannot write the export to {output!r}: {reason}")
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
@@ -441,9 +533,16 @@ def _cmd_import(args: argparse.Namespace) -> int:
     config = _config(args)
     stdin = args.file == "-"
     source: Any = nullcontext(sys.stdin)
+    # utf-8-sig: spreadsheet programs start their CSV files with a byte-order mark.
+    # surrogateescape: bytes that are not UTF-8 reach the reader, which names their
+    # line (a strict decoder fails a whole block ahead, at no line in particular).
+    text = {"encoding": "utf-8-sig", "errors": "surrogateescape", "newline": ""}
     if not stdin:
-        # utf-8-sig: spreadsheet programs start their CSV files with a byte-order mark.
-        source = open(args.file, encoding="utf-8-sig", newline="")  # noqa: SIM115 - with below
+        source = open(args.file, **text)  # type: ignore[call-overload]  # noqa: SIM115 - with below
+    elif hasattr(sys.stdin, "buffer"):
+        import io
+
+        source = nullcontext(io.TextIOWrapper(sys.stdin.buffer, **text))  # type: ignore[arg-type]
     with source as lines:
         progress = None
         if sys.stderr.isatty():
@@ -467,7 +566,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shortener(args: argparse.Namespace) -> AbstractContextManager[Shortener]:
+def _shortener(
+    args: argparse.Namespace, *, readonly: bool = False
+) -> AbstractContextManager[Shortener]:
     from contextlib import contextmanager
 
     @contextmanager
@@ -475,7 +576,7 @@ def _shortener(args: argparse.Namespace) -> AbstractContextManager[Shortener]:
         from minilink.core.service import Shortener
 
         config = _config(args)
-        store = _open_store(config.store)
+        store = _open_store(config.store, readonly=readonly)
         try:
             yield Shortener(store, config)
         finally:
@@ -497,14 +598,15 @@ def _config(args: argparse.Namespace) -> Config:
     return config
 
 
-def _open_store(url: str) -> Store:
+def _open_store(url: str, *, readonly: bool = False) -> Store:
     """``open_store(url)``, checked with ``ping()``: a store that cannot be opened is
-    one sentence and exit status 2, before the command does anything."""
+    one sentence and exit status 2, before the command does anything. ``readonly`` for
+    the commands that only read: they then need no write access to the store."""
     from minilink.core.errors import MinilinkError
     from minilink.storage import open_store
 
     try:
-        store = open_store(url)
+        store = open_store(url, readonly=readonly)
     except ValueError as exc:  # open_store's messages already name the URL or scheme
         raise _Failure(_sentence(str(exc)), 2) from None
     try:

@@ -183,6 +183,35 @@ ERRORS = [
         ["resolve", "x", "--store", "{file}/links.db"], {}, 2, "links.db", id="store-under-a-file"
     ),
     pytest.param(["list", "--store", "{dir}"], {}, 2, "database", id="store-is-a-directory"),
+    pytest.param(["list", "--store", "{dir}"], {}, 2, "is a directory", id="read-a-directory"),
+    pytest.param(
+        ["shorten", "https://e.com/", "--store", "{dir}"],
+        {},
+        2,
+        "is a directory",
+        id="write-a-directory",
+    ),
+    pytest.param(
+        ["shorten", "https://e.com/", "--store", "{dir}/none/links.db"],
+        {},
+        2,
+        "does not exist",
+        id="write-in-a-missing-directory",
+    ),
+    pytest.param(
+        ["list", "--store", "{dir}/missing.db"], {}, 2, "does not exist", id="read-a-missing-file"
+    ),
+    pytest.param(
+        ["shorten", "https://e.com/", "--expires-at", "2001-01-01T00:00:00Z"],
+        {},
+        1,
+        "--expires-at must be in the future",
+        id="expires-at-in-the-past",
+    ),
+    pytest.param(["list", "--after", "nope"], {}, 1, "'nope'", id="list-after-unknown"),
+    pytest.param(
+        ["cgi-script", "--store", "foo://x"], {}, 2, "'foo'", id="cgi-script-unknown-scheme"
+    ),
     pytest.param(["list", "--store", "{junk}"], {}, 2, "database", id="store-not-a-database"),
     pytest.param(
         ["resolve", "x"],
@@ -227,11 +256,30 @@ def test_errors_are_one_sentence(
         args = [a.replace(mark, place) for a in args]
     if "--store" not in args:
         env = {"MINILINK_STORE": db, **env}
+        with open_store(db) as store:  # read-only commands do not create the database
+            store.ping()
     result = run(*args, env=env)
     assert result.status == status, result
     assert result.out == ""
     line = _one_sentence(result.err)
     assert needle.lower() in line.lower()
+
+
+def test_list_after_the_last_code_is_empty_and_fine(db: str) -> None:
+    assert cli.main(["--store", db, "shorten", "https://example.com/"]) == 0
+    with open_store(db) as store:
+        (only,) = store.recent(1)
+    assert cli.main(["--store", db, "list", "--after", only.code]) == 0
+
+
+def test_cgi_script_does_not_open_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The script runs on the web host: its store need not exist here, nor its folder.
+    where = str(tmp_path / "on-the-host" / "links.db")
+    assert cli.main(["cgi-script", "--store", where]) == 0
+    assert repr(where) in capsys.readouterr().out
+    assert not (tmp_path / "on-the-host").exists()
 
 
 @pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root reads any directory")
@@ -295,7 +343,7 @@ def test_alias_taken(db: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_expiry_and_visit_limit(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["--store", db, "shorten", "https://example.com/once", "--max-visits", "1"]
     assert cli.main([*args, "--expires-at", "2999-01-01T00:00:00Z"]) == 1  # > 100 years
-    assert "expires_at" in _one_sentence(capsys.readouterr().err)
+    assert "--expires-at" in _one_sentence(capsys.readouterr().err)
     assert cli.main([*args, "--expires-in", "3600"]) == 0
     code = capsys.readouterr().out.splitlines()[0]
     with open_store(db) as store:
@@ -336,6 +384,8 @@ def test_unexpected_error_is_one_sentence_unless_traceback_asked(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(Shortener, "resolve", broken)
+    with open_store(db) as store:
+        store.ping()
     assert cli.main(["--store", db, "resolve", "x"]) == 1
     assert "RuntimeError: boom" in _one_sentence(capsys.readouterr().err)
     with pytest.raises(RuntimeError, match="boom"):

@@ -27,7 +27,9 @@ importing this package does not import ``sqlite3``.
 A backend is a ``Store`` subclass with a classmethod ``from_url(url) -> Store`` that
 gets the URL exactly as the user wrote it (for a bare path, the path), and may have a
 classmethod ``check_url(url)`` that raises ``ValueError`` for a URL no server should
-start with, without opening anything (``check_store`` calls it). A third-party
+start with, without opening anything (``check_store`` calls it). A ``from_url`` that
+also takes the keyword ``readonly`` gets ``readonly=True`` from
+``open_store(url, readonly=True)``, for callers that only read. A third-party
 backend registers itself in its own ``pyproject.toml``::
 
     [project.entry-points."minilink.stores"]
@@ -45,7 +47,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: every CGI request imports this package
     from typing import Optional
 
-__all__ = ["ENTRY_POINT_GROUP", "Store", "check_store", "open_store"]
+__all__ = ["ENTRY_POINT_GROUP", "Store", "check_store", "find_backend", "open_store"]
 
 #: The entry-point group third-party backends register their scheme in.
 ENTRY_POINT_GROUP = "minilink.stores"
@@ -70,13 +72,20 @@ _EXTRAS = {"postgresql": "postgres"}
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, readonly: bool = False) -> Store:
     """Open the store that ``url`` names (see the table in this module's docstring).
 
     The backend class is found by the URL's scheme: the built-in ``memory`` and
     ``sqlite`` directly, any other scheme through the ``minilink.stores`` entry-point
     group. The store is built with the backend's ``from_url(url)`` classmethod, which
     receives ``url`` unchanged. Opening is cheap: backends connect on first use.
+
+    ``readonly=True`` says the caller will only read (the CLI's ``list``, ``stats``,
+    ``resolve`` and ``export``): it is passed on as ``from_url(url, readonly=True)``
+    to a backend whose ``from_url`` takes that keyword, so that reading needs no write
+    access (SQLite opens the file read-only and never creates or migrates it). A
+    backend without the keyword is opened as usual: the option lets a reader read,
+    it is no guard against writes.
 
     Raises ``ValueError`` with one clear sentence for an empty URL, an unknown scheme,
     a URL the backend cannot read, or a backend whose optional drivers are not
@@ -89,10 +98,27 @@ def open_store(url: str) -> Store:
             f"the store backend for {name!r} ({backend.__module__}.{backend.__qualname__}) "
             f"has no from_url classmethod"
         )
-    store = factory(url)
+    only_reads = readonly and _takes_readonly(factory)
+    store = factory(url, readonly=True) if only_reads else factory(url)
     if not isinstance(store, Store):
         raise ValueError(f"the store backend for {name!r} did not return a Store from from_url")
     return store
+
+
+def _takes_readonly(factory: object) -> bool:
+    import inspect  # only read-only opens pay for it
+
+    try:
+        return "readonly" in inspect.signature(factory).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def find_backend(url: str) -> type[Store]:
+    """The backend class ``url`` names, found as ``open_store`` finds it, opening
+    nothing (for a URL used elsewhere, such as a CGI script's). Raises ``ValueError``
+    as ``open_store`` does for an empty URL, an unknown scheme or missing drivers."""
+    return _backend_of(url)[1]
 
 
 def check_store(url: str) -> None:

@@ -224,9 +224,20 @@ class SQLiteStore(Store):
     ``path`` is the database file; it is created on first use, its directory must
     exist. ``timeout`` (seconds) bounds how long a call waits for a lock held by
     another writer before raising ``StoreUnavailable``.
+
+    ``readonly=True`` is for callers that only read (``minilink list``, ``export``):
+    the file is opened read-only (``mode=ro``), so a user who may read it but not
+    write it, nor its folder, can still read it; it is never created nor migrated
+    (a missing file, or one without this schema version, is ``StoreUnavailable``),
+    and every write raises ``StoreUnavailable``. A WAL database read by such a user
+    needs its ``-shm`` file: while another connection has it open, that file exists
+    and SQLite reads through it; when none does (no ``-wal`` file either, so every
+    commit is in the main file) the file is opened ``immutable``, needing no ``-shm``.
     """
 
-    def __init__(self, path: Union[str, os.PathLike[str]], *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, path: Union[str, os.PathLike[str]], *, timeout: float = 5.0, readonly: bool = False
+    ) -> None:
         if timeout <= 0:
             raise ValueError(f"the SQLite timeout must be positive, not {timeout}")
         self.path = os.fspath(path)
@@ -238,6 +249,7 @@ class SQLiteStore(Store):
                 "an in-memory store"
             )
         self.timeout = timeout
+        self.readonly = readonly
         self._local = threading.local()
         self._lock = threading.Lock()
         # Every open connection with the thread that owns it, to close them all.
@@ -248,15 +260,16 @@ class SQLiteStore(Store):
         self._closed = False
 
     @classmethod
-    def from_url(cls, url: str) -> SQLiteStore:
+    def from_url(cls, url: str, *, readonly: bool = False) -> SQLiteStore:
         """Open from ``sqlite:///relative.db``, ``sqlite:////absolute.db`` or a bare path.
 
         A URL (not a bare path) may end in ``?timeout=SECONDS``, and its path is
-        percent-decoded. Raises ``ValueError`` for a URL it cannot read.
+        percent-decoded. ``readonly`` is the constructor's. Raises ``ValueError`` for
+        a URL it cannot read.
         """
         scheme, colon, rest = url.partition(":")
         if not colon or scheme.lower().split("+", 1)[0] != "sqlite":
-            return cls(url)  # a bare path is taken as it is
+            return cls(url, readonly=readonly)  # a bare path is taken as it is
         rest, _, query = rest.partition("?")
         if not rest.startswith("///") or rest == "///":
             raise ValueError(
@@ -276,7 +289,7 @@ class SQLiteStore(Store):
                 timeout = float(value)
             except ValueError:
                 raise ValueError(f"timeout must be a number of seconds in {url!r}") from None
-        return cls(path, timeout=timeout)
+        return cls(path, timeout=timeout, readonly=readonly)
 
     @classmethod
     def check_url(cls, url: str) -> None:
@@ -436,6 +449,10 @@ class SQLiteStore(Store):
         ``write``; retry while the database is busy and the timeout budget lasts."""
         # One budget for the whole call: SQLite's busy handler spends it first, and
         # retries (for the busy cases the handler does not cover) only use what is left.
+        if write and self.readonly:
+            raise StoreUnavailable(
+                f"the SQLite store {self.path!r} was opened read-only", retry_after=None
+            )
         deadline = time.monotonic() + self.timeout
         delay = 0.002
         retried = False
@@ -506,6 +523,9 @@ class SQLiteStore(Store):
                 pass
 
     def _unavailable(self, exc: sqlite3.Error) -> StoreUnavailable:
+        reason = _why_not(self.path, self.readonly, exc)
+        if reason is not None:
+            return StoreUnavailable(f"cannot open the SQLite database {self.path!r}: {reason}")
         return StoreUnavailable(f"the SQLite database {self.path!r} cannot be used: {exc}")
 
     def _connection(self) -> sqlite3.Connection:
@@ -526,19 +546,22 @@ class SQLiteStore(Store):
             self._connections = [pair for pair in self._connections if pair[0].is_alive()]
         for _, old in stale:
             old.close()
-        try:
-            # check_same_thread=False only so that close() may close the connections
-            # of other threads; each connection is otherwise used by its thread alone.
-            conn = sqlite3.connect(
-                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise self._open_failed(exc) from exc
-        try:
-            self._prepare(conn)
-        except BaseException:
-            conn.close()
-            raise
+        if self.readonly:
+            conn = self._connect_readonly()
+        else:
+            try:
+                # check_same_thread=False only so that close() may close the connections
+                # of other threads; each connection is otherwise used by its thread alone.
+                conn = sqlite3.connect(
+                    self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+                )
+            except sqlite3.Error as exc:
+                raise self._open_failed(exc) from exc
+            try:
+                self._prepare(conn)
+            except BaseException:
+                conn.close()
+                raise
         with self._lock:
             try:
                 self._check_open()  # close() may have run while we connected
@@ -553,14 +576,56 @@ class SQLiteStore(Store):
         if self._closed:
             raise StoreUnavailable(f"the SQLite store {self.path!r} is closed", retry_after=None)
 
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """A read-only connection (see the class docstring), its schema checked."""
+        from pathlib import Path
+
+        uri = Path(os.path.abspath(self.path)).as_uri() + "?mode=ro"
+        for attempt in (uri, uri + "&immutable=1"):
+            try:
+                conn = sqlite3.connect(
+                    attempt,
+                    uri=True,
+                    timeout=self.timeout,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            except sqlite3.Error as exc:
+                raise self._open_failed(exc) from exc
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                # SQLite must create the -shm file of a WAL database to read it, unless
+                # it is immutable: safe to assume only when no -wal file holds commits.
+                wal = self.path + "-wal"
+                if attempt != uri or (os.path.exists(wal) and os.path.getsize(wal) > 0):
+                    raise self._open_failed(exc) from exc
+                continue
+            except BaseException:
+                conn.close()
+                raise
+            if version != SCHEMA_VERSION:
+                conn.close()
+                if version > SCHEMA_VERSION:
+                    raise self._too_new(version)
+                if version == 0:
+                    raise StoreUnavailable(
+                        f"the SQLite database {self.path!r} has no minilink tables yet",
+                        retry_after=None,
+                    )
+                raise StoreUnavailable(
+                    f"the SQLite database {self.path!r} has schema version {version}, older "
+                    f"than the {SCHEMA_VERSION} this minilink reads; open it once with "
+                    "write access to upgrade it",
+                    retry_after=None,
+                )
+            return conn
+        raise AssertionError("unreachable: the immutable attempt returns or raises")
+
     def _open_failed(self, exc: sqlite3.Error) -> StoreUnavailable:
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(folder):
-            return StoreUnavailable(
-                f"cannot open the SQLite database {self.path!r}: the directory {folder!r} "
-                "does not exist"
-            )
-        return StoreUnavailable(f"cannot open the SQLite database {self.path!r}: {exc}")
+        reason = _why_not(self.path, self.readonly, exc) or str(exc)
+        return StoreUnavailable(f"cannot open the SQLite database {self.path!r}: {reason}")
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         # journal_mode=WAL is stored in the file; on a file already in WAL it is a read.
@@ -593,6 +658,40 @@ class SQLiteStore(Store):
             f"the {SCHEMA_VERSION} this minilink knows; upgrade minilink",
             retry_after=None,
         )
+
+
+def _why_not(path: str, readonly: bool, exc: sqlite3.Error) -> Optional[str]:
+    """Why SQLite could not open ``path``, when its own words ("unable to open database
+    file", "attempt to write a readonly database") do not say: a missing or forbidden
+    folder, a directory, a file this user may not read or write. ``None`` otherwise."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"the directory {folder!r} does not exist"
+    if os.path.isdir(path):  # SQLite says "unable to open", or "disk I/O error" read-only
+        return "the path is a directory, not a database file"
+    message = str(exc).lower()
+    if "unable to open" not in message and "readonly" not in message:
+        return None
+    if not os.access(folder, os.X_OK):
+        return f"permission denied: this user may not enter the directory {folder!r}"
+    if not os.path.exists(path):
+        if readonly:
+            return "the file does not exist"
+        if not os.access(folder, os.W_OK):
+            return f"permission denied: this user may not create files in the directory {folder!r}"
+        return None
+    if not os.access(path, os.R_OK):
+        return "permission denied: this user may not read the file"
+    if readonly:
+        return None
+    if not os.access(path, os.W_OK):
+        return "permission denied: the file is read-only for this user"
+    if not os.access(folder, os.W_OK):
+        return (
+            f"permission denied: this user may not create files in the directory {folder!r}, "
+            "where SQLite keeps the database's -wal and -shm files"
+        )
+    return None
 
 
 def _export_page(last: int) -> Callable[[sqlite3.Connection], list[_Row]]:

@@ -291,3 +291,53 @@ def test_a_killed_writer_loses_no_acknowledged_write(path: Path) -> None:
             link = store.get(code)
             assert link is not None
             assert link.hits == 1
+
+
+# -- read-only ----------------------------------------------------------------------------
+
+
+def test_readonly_reads_and_never_creates_or_writes(tmp_path: Path) -> None:
+    from minilink.storage import open_store
+
+    missing = tmp_path / "missing.db"
+    with open_store(str(missing), readonly=True) as store:
+        assert isinstance(store, SQLiteStore) and store.readonly
+        with pytest.raises(StoreUnavailable, match="does not exist"):
+            store.ping()
+    assert not missing.exists()
+
+    path = tmp_path / "links.db"
+    with SQLiteStore(path) as store:
+        store.insert(make_link("abc"))
+    with open_store(f"sqlite:///{path}", readonly=True) as store:
+        assert store.get("abc") is not None
+        assert [link.code for link in store.recent(5)] == ["abc"]
+        with pytest.raises(StoreUnavailable, match="read-only"):
+            store.insert(make_link("new"))
+        with pytest.raises(StoreUnavailable, match="read-only"):
+            store.hit("abc", DAY)
+    with SQLiteStore(path) as store:
+        link = store.get("abc")
+        assert link is not None and link.hits == 0
+        assert store.get("new") is None
+
+
+def test_readonly_refuses_a_file_without_the_schema(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE other (x)")
+    with (
+        SQLiteStore(path, readonly=True) as store,
+        pytest.raises(StoreUnavailable, match="no minilink tables"),
+    ):
+        store.ping()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 0  # not migrated
+
+
+def test_readonly_is_passed_only_to_backends_that_take_it() -> None:
+    from minilink.storage import open_store
+    from minilink.storage.memory import MemoryStore
+
+    with open_store("memory:", readonly=True) as store:  # from_url(url) only: opened as usual
+        assert isinstance(store, MemoryStore)
