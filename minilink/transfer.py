@@ -210,7 +210,7 @@ def export_jsonl(
 def read_jsonl(lines: Iterable[str]) -> Iterator[Entry]:
     """The links of an export, one by one; ``ValueError`` names a bad line."""
     first = True
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(_text(lines), 1):
         if not line.strip():
             continue
         if first:
@@ -245,7 +245,7 @@ def read_yourls(
     lines: Iterable[str], config: Optional[Config] = None, *, now: Optional[datetime] = None
 ) -> Iterator[Entry]:
     """The links of a YOURLS ``yourls_url`` CSV export (see the module docstring)."""
-    rows = enumerate(csv.reader(lines), 1)
+    rows = _csv_rows(lines)
     index = dict(zip(_YOURLS_COLUMNS, range(len(_YOURLS_COLUMNS))))
     imported_at = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     for number, row in rows:
@@ -275,7 +275,7 @@ def read_yourls(
 def read_shlink(lines: Iterable[str], config: Optional[Config] = None) -> Iterator[Entry]:
     """The links of a Shlink short-URL CSV export (see the module docstring)."""
     index: Optional[dict[str, int]] = None
-    for number, row in enumerate(csv.reader(lines), 1):
+    for number, row in _csv_rows(lines):
         if not any(cell.strip() for cell in row):
             continue
         if index is None:
@@ -302,6 +302,50 @@ def read_shlink(lines: Iterable[str], config: Optional[Config] = None) -> Iterat
             yield _foreign(code, url, created, hits, config)
         except ValueError as exc:
             raise ValueError(f"line {number}: {exc}") from None
+
+
+def _text(lines: Iterable[str]) -> Iterator[str]:
+    """``lines``, each checked to be text: ``ValueError`` names the first line that is
+    not UTF-8 (bytes kept as surrogates by ``errors="surrogateescape"``, as the CLI
+    opens files, or a stream whose strict decoder fails)."""
+    number = 0
+    iterator = iter(lines)
+    while True:
+        try:
+            line = next(iterator)
+        except StopIteration:
+            return
+        except UnicodeDecodeError:
+            # A strict decoder reads ahead by blocks: the bad byte is at this line or later.
+            raise ValueError(
+                f"line {number + 1} or one after it: the file is not UTF-8 text"
+            ) from None
+        number += 1
+        if not line.isascii():
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"line {number}: the file is not UTF-8 text (a binary file, or text in "
+                    "another encoding?)"
+                ) from None
+        yield line
+
+
+def _csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a CSV file, numbered (the row's number is its line's when no field
+    holds a line break); ``ValueError`` names a line the CSV reader refuses."""
+    reader = csv.reader(_text(lines))
+    number = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValueError(f"line {reader.line_num}: not CSV ({exc})") from None
+        number += 1
+        yield number, row
 
 
 def _cell(row: list[str], index: dict[str, int], name: str, *, required: bool = True) -> str:

@@ -29,6 +29,7 @@ from minilink.transfer import (
     export_jsonl,
     import_links,
     load_entry,
+    read_jsonl,
     read_shlink,
     read_yourls,
 )
@@ -347,6 +348,72 @@ def test_cli_import_errors_are_one_sentence(
     assert err.count("\n") == 1
     assert main(["import", str(tmp_path / "missing.jsonl"), "--store", "memory:"]) == 1
     assert "No such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        pytest.param("{tmp}/missing-folder/links.jsonl", id="missing-folder"),
+        pytest.param("{tmp}", id="a-directory"),
+    ],
+)
+def test_cli_export_errors_name_the_path_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str
+) -> None:
+    output = output.replace("{tmp}", str(tmp_path))
+    with SQLiteStore(tmp_path / "links.db") as store:
+        _sample(store)
+    assert main(["--store", str(tmp_path / "links.db"), "export", "-o", output]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("minilink: error: ")
+    assert err.count("\n") == 1
+    assert repr(output) in err or output in err
+    assert ".minilink-export-" not in err
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _binary_after(good_lines: int) -> bytes:
+    lines = [json.dumps(FORMAT)] + [
+        dump_entry((make_link(f"c{n}", url=f"https://example.com/{n}"), ()))
+        for n in range(good_lines)
+    ]
+    return "\n".join(lines).encode() + b"\n\x89PNG\r\n\x1a\n\x00\xff\xfe binary\n"
+
+
+@pytest.mark.parametrize(
+    ("good_lines", "fmt"),
+    [
+        pytest.param(1, "jsonl", id="jsonl-line-3"),
+        pytest.param(500, "jsonl", id="jsonl-line-502-past-the-first-read"),
+        pytest.param(1, "yourls", id="yourls"),
+        pytest.param(1, "shlink", id="shlink"),
+    ],
+)
+def test_cli_import_of_a_binary_file_names_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], good_lines: int, fmt: str
+) -> None:
+    path = tmp_path / "links.bin"
+    data = _binary_after(good_lines)
+    if fmt == "yourls":
+        data = b"keyword,url\nok,https://example.com/\n\x89PNG\x00\xff\n"
+    elif fmt == "shlink":
+        data = b"shortCode,longUrl,createdAt\nok,https://example.com/,2026-11-28T13:00:00Z\n\xff\n"
+    path.write_bytes(data)
+    status = main(["import", str(path), "--format", fmt, "--store", str(tmp_path / "x.db")])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minilink: error: ")
+    assert err.count("\n") == 1
+    line = good_lines + 2 if fmt == "jsonl" else 3
+    assert f"line {line}:" in err
+    assert "not UTF-8 text" in err
+    assert "codec" not in err
+
+
+def test_read_jsonl_names_the_line_of_undecodable_text_from_any_text_stream() -> None:
+    stream = io.TextIOWrapper(io.BytesIO(_binary_after(1)), encoding="utf-8")
+    with pytest.raises(ValueError, match="not UTF-8 text"):
+        list(read_jsonl(stream))
 
 
 def test_progress_is_drawn_on_one_line() -> None:
