@@ -16,8 +16,9 @@ one drop-in script serves a host whichever it offers:
   check is one ``fstat``, so a CGI request imports nothing more.
 
 Stopping: SIGTERM (and SIGINT, SIGHUP) sets a flag and wakes the accept loop through
-``signal.set_wakeup_fd``. A request being served is finished and answered first, then
-the loop ends and the ``App`` is closed, which writes the buffered hits. Creates are
+``signal.set_wakeup_fd``. A request being served is finished and answered first, and so
+is every connection already waiting on the socket; then the loop ends and the ``App``
+is closed, which writes the buffered hits. Creates are
 written before they are answered, so a SIGKILL loses at most the hits of the last
 ``MINILINK_HIT_FLUSH_SECONDS``, never an acknowledged write.
 
@@ -128,13 +129,10 @@ def serve(application: WSGIApplication, fd: int = FCGI_LISTENSOCK_FILENO) -> Non
                 os.read(wake_r, 64)
             if stopping or fd not in ready:
                 continue
-            try:
-                connection, address = listener.accept()
-            except BlockingIOError:  # a process sharing the socket took it first
-                continue
-            connection.setblocking(True)
-            # Served to the end even if a signal comes meanwhile: the flag is read after.
-            Connection(connection, address, server, None).run()
+            _serve_one(listener, server, Connection)
+        # Connections the web server made before the signal are answered too.
+        while _serve_one(listener, server, Connection):
+            pass
     finally:
         signal.set_wakeup_fd(-1)
         for s, handler in previous.items():
@@ -144,3 +142,15 @@ def serve(application: WSGIApplication, fd: int = FCGI_LISTENSOCK_FILENO) -> Non
         close = getattr(application, "close", None)
         if close is not None:
             close()
+
+
+def _serve_one(listener: Any, server: Any, connection_class: Any) -> bool:
+    """Serve one connection waiting on ``listener``; ``False`` if none was waiting."""
+    try:
+        connection, address = listener.accept()
+    except BlockingIOError:  # none, or a process sharing the socket took it first
+        return False
+    connection.setblocking(True)
+    # Served to the end even if a signal comes meanwhile: the flag is read after.
+    connection_class(connection, address, server, None).run()
+    return True
