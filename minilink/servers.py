@@ -393,11 +393,12 @@ class HypercornServer(ServerAdapter):
         import threading
 
         self._import()
-        hypercorn_asyncio = self._import("hypercorn.asyncio")
-        hypercorn_config = self._import("hypercorn.config")
-        app = app_factory()
+        app: Any = None
         try:
             with _bound_socket(host, port) as sock:
+                hypercorn_asyncio = self._import("hypercorn.asyncio")
+                hypercorn_config = self._import("hypercorn.config")
+                app = app_factory()
                 config = hypercorn_config.Config()
                 # hypercorn wraps a socket of its own around the descriptor and closes
                 # it; a duplicate leaves ours to the with block.

@@ -60,12 +60,16 @@ def test_a_missing_server_names_the_package(name: str, monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize("name", ["wsgiref", "waitress", "uvicorn", "hypercorn"])
-def test_a_taken_port_is_cannot_listen_and_the_app_is_closed(name: str) -> None:
+def test_a_taken_port_is_cannot_listen_and_no_app_is_left_open(name: str) -> None:
     if name != "wsgiref":
         pytest.importorskip(name)
+    built: list[bool] = []
     closed: list[bool] = []
 
     class App:
+        def __init__(self) -> None:
+            built.append(True)
+
         def __call__(self, *args: object) -> None:
             raise AssertionError("never called")
 
@@ -78,4 +82,4 @@ def test_a_taken_port_is_cannot_listen_and_the_app_is_closed(name: str) -> None:
         port = taken.getsockname()[1]
         with pytest.raises(servers.CannotListen, match=f"127.0.0.1:{port}"):
             servers.SERVERS[name].run(App, "127.0.0.1", port)
-    assert closed == [True]
+    assert closed == built  # an app built before the bind failed is closed again
