@@ -8,12 +8,20 @@ that the transcripts (``client.history``) are identical and that nothing answere
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from minilink.testing.clients import Client, Result, make_clients
+import pytest
+
+from minilink.core.app import App
+from minilink.core.config import Config
+from minilink.core.service import Shortener
+from minilink.storage import open_store
+from minilink.testing.clients import SEED, START, Client, FakeClock, Result, make_clients
+from minilink.testing.inprocess import InProcessCGIClient
 
 ADMIN = "admin-secret-token"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -22,6 +30,13 @@ HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/json; charset=utf-8"
 
 Case = Callable[[Client], Any]
+
+#: The two ways a scenario runs CGI, for ``parametrize("in_process_cgi", CGI_RUNS)``: the
+#: adapter called in process, and a real interpreter per request (``slow``: ~50 ms each).
+CGI_RUNS = [
+    pytest.param(True, id="cgi-in-process"),
+    pytest.param(False, id="cgi-subprocess", marks=pytest.mark.slow),
+]
 
 #: Headers a web server adds or rewrites itself; never compared between two answers.
 SERVER_HEADERS = frozenset({"date", "server", "connection", "keep-alive", "transfer-encoding"})
@@ -38,7 +53,11 @@ class Scenario:
     allow_5xx: bool = False
 
 
-def run_scenario(scenario: Scenario, tmp_path: Path) -> dict[str, list[tuple[str, Result]]]:
+def run_scenario(
+    scenario: Scenario, tmp_path: Path, *, in_process_cgi: bool = False
+) -> dict[str, list[tuple[str, Result]]]:
+    """Run ``scenario`` through WSGI, ASGI and CGI (a subprocess per request, or the
+    adapter called in process with ``in_process_cgi``) and compare the transcripts."""
     env = {**BASE_ENV, **scenario.env}
     clients = make_clients(
         tmp_path,
@@ -47,6 +66,9 @@ def run_scenario(scenario: Scenario, tmp_path: Path) -> dict[str, list[tuple[str
         wrap_store=scenario.wrap_store,
         path_includes_root=scenario.path_includes_root,
     )
+    if in_process_cgi:
+        clients["cgi"].close()
+        clients["cgi"] = _in_process_cgi(tmp_path / "cgi-in-process.db", env, scenario)
     transcripts: dict[str, list[tuple[str, Result]]] = {}
     try:
         for name, client in clients.items():
@@ -64,6 +86,22 @@ def run_scenario(scenario: Scenario, tmp_path: Path) -> dict[str, list[tuple[str
                 assert result.status < 500, f"[{name}] {request} -> {result.status}"
     assert_same(transcripts)
     return transcripts
+
+
+def _in_process_cgi(path: Path, env: Mapping[str, str], scenario: Scenario) -> Client:
+    """The CGI adapter called in process, on an app built as ``make_clients`` builds
+    the WSGI and ASGI clients' (its own store, the same seed and clock start)."""
+    url = str(path)
+    config = Config.from_env({**env, "MINILINK_STORE": url})
+    store = open_store(url)
+    if scenario.wrap_store is not None:
+        store = scenario.wrap_store(store)
+    clock = FakeClock(START)
+    rng = random.Random(SEED)
+    app = App(Shortener(store, config, clock=clock, randbelow=rng.randrange), config)
+    client = InProcessCGIClient(app, root=scenario.root, clock=clock)
+    client._closers.extend([store.close, app.close])
+    return client
 
 
 def assert_same(transcripts: Mapping[str, list[tuple[str, Result]]]) -> None:

@@ -5,6 +5,10 @@ in-process cases of ADAPTER-EDGES.md, numbered ``eN``), then ``run_scenario`` ch
 that the three transcripts are byte-identical and that nothing answered 5xx (except
 the deliberate internal error, e22). Rejected requests are followed by a look at the
 store (the admin list) to show they changed nothing.
+
+Every scenario runs twice, with CGI each way: the adapter called in process
+(``InProcessCGIClient``), and a real subprocess per request (``CGIClient``, marked
+``slow``: about 50 ms a request).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from _failing_store import FailingStore
 from helpers import (
     ADMIN,
     AUTH,
+    CGI_RUNS,
     HTML_TYPE,
     JSON_TYPE,
     Scenario,
@@ -838,7 +843,10 @@ def _(c: Client) -> None:
     assert c.get(f"/{code}", remote_addr=None).status == 302
 
 
-# Last, so that every scenario above is registered.
+# Last, so that every scenario above is registered. The subprocess run is the truth
+# about CGI (the environment as bytes, the state carried between processes); the
+# in-process run is the same adapter code, fast enough for the quick loop.
+@pytest.mark.parametrize("in_process_cgi", CGI_RUNS)
 @pytest.mark.parametrize("case", [pytest.param(s, id=s.id) for s in SCENARIOS])
-def test_same_answer_everywhere(case: Scenario, tmp_path: Path) -> None:
-    run_scenario(case, tmp_path)
+def test_same_answer_everywhere(case: Scenario, in_process_cgi: bool, tmp_path: Path) -> None:
+    run_scenario(case, tmp_path, in_process_cgi=in_process_cgi)

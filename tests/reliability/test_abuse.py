@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import pytest
 from _reliability import Gunicorn, cgi, http, record
-from helpers import BASE_ENV, Scenario, all_links, assert_error, run_scenario
+from helpers import BASE_ENV, CGI_RUNS, Scenario, all_links, assert_error, run_scenario
 
 from minilink.core.app import App
 from minilink.core.config import DEFAULT_ALPHABET, Config
@@ -191,7 +191,8 @@ def _tokens_elsewhere(c: Client) -> None:
 CREATE_TOKEN = "create-token"
 
 
-def test_tokens_only_in_the_authorization_header(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_process_cgi", CGI_RUNS)
+def test_tokens_only_in_the_authorization_header(in_process_cgi: bool, tmp_path: Path) -> None:
     run_scenario(
         Scenario(
             "tokens-only-in-authorization",
@@ -199,6 +200,7 @@ def test_tokens_only_in_the_authorization_header(tmp_path: Path) -> None:
             env={"MINILINK_RATE_LIMIT": "0", "MINILINK_CREATE_TOKEN": CREATE_TOKEN},
         ),
         tmp_path,
+        in_process_cgi=in_process_cgi,
     )
 
 
@@ -362,7 +364,8 @@ def _blocked(c: Client) -> None:
     assert len(all_links(c)) == 5
 
 
-def test_blocked_hosts_and_their_subdomains(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_process_cgi", CGI_RUNS)
+def test_blocked_hosts_and_their_subdomains(in_process_cgi: bool, tmp_path: Path) -> None:
     blocked = "evil.example, b\u00fccher.example, .tracker.example"
     run_scenario(
         Scenario(
@@ -371,6 +374,7 @@ def test_blocked_hosts_and_their_subdomains(tmp_path: Path) -> None:
             env={"MINILINK_RATE_LIMIT": "0", "MINILINK_BLOCKED_HOSTS": blocked},
         ),
         tmp_path,
+        in_process_cgi=in_process_cgi,
     )
 
 

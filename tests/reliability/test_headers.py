@@ -29,7 +29,7 @@ from typing import Any, Callable
 import pytest
 from _leaky_store import FRAGMENTS, BrokenStore, UnavailableStore
 from _reliability import record
-from helpers import AUTH, SERVER_HEADERS, Scenario, run_scenario
+from helpers import AUTH, CGI_RUNS, SERVER_HEADERS, Scenario, run_scenario
 
 from minilink.testing.clients import Client, Result
 
@@ -234,11 +234,17 @@ CASES: list[tuple[str, Callable[[Client], Any], dict[str, Any]]] = [
 ]
 
 
+@pytest.mark.parametrize("in_process_cgi", CGI_RUNS)
 @pytest.mark.parametrize(("name", "case", "options"), CASES, ids=[c[0] for c in CASES])
 def test_headers_and_no_leaks(
-    name: str, case: Callable[[Client], Any], options: dict[str, Any], tmp_path: Path
+    name: str,
+    case: Callable[[Client], Any],
+    options: dict[str, Any],
+    in_process_cgi: bool,
+    tmp_path: Path,
 ) -> None:
-    transcripts = run_scenario(Scenario(name, case, **options), tmp_path)
+    scenario = Scenario(name, case, **options)
+    transcripts = run_scenario(scenario, tmp_path, in_process_cgi=in_process_cgi)
     for adapter, history in transcripts.items():
         for request, result in history:
             names = {n for n, _ in result.headers} - SERVER_HEADERS

@@ -31,6 +31,7 @@ from _reliability import record
 from helpers import (
     AUTH,
     BASE_ENV,
+    CGI_RUNS,
     HTML_TYPE,
     JSON_TYPE,
     SERVER_HEADERS,
@@ -603,9 +604,10 @@ def test_nul_in_the_path(target: str, tmp_path: Path) -> None:
     assert answers[0] == answers[1]
 
 
+@pytest.mark.parametrize("in_process_cgi", CGI_RUNS)
 @pytest.mark.parametrize("case", [pytest.param(s, id=s.id) for s in SCENARIOS])
-def test_hostile_input(case: Scenario, tmp_path: Path) -> None:
+def test_hostile_input(case: Scenario, in_process_cgi: bool, tmp_path: Path) -> None:
     """The table through CGI, WSGI and ASGI: its checks, and identical transcripts."""
-    transcripts = run_scenario(case, tmp_path)
+    transcripts = run_scenario(case, tmp_path, in_process_cgi=in_process_cgi)
     requests = sum(len(history) for history in transcripts.values())
     record(f"hostile table {case.id}: {requests} requests over 3 adapters, all identical")
