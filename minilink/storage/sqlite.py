@@ -43,6 +43,9 @@ CGI processes at once, or the threads of a WSGI server. The rules that make that
 * **Values.** Times are integers: microseconds since 1970-01-01 UTC, lossless and
   ordered; they come back as aware UTC datetimes. Days are ``YYYY-MM-DD`` text.
 
+* **Read-only** (``readonly=True``, for callers that only read): ``mode=ro``, no
+  schema creation or migration, no write; ``immutable`` when a reader who cannot
+  write the folder finds no ``-shm`` and no ``-wal`` file (see ``SQLiteStore``).
 * **Export and restore.** ``export`` reads pages of a thousand links by ``seq``, each
   page one read of its own (no transaction stays open between pages); ``restore``
   writes a thousand links per immediate transaction.
