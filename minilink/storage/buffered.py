@@ -13,7 +13,12 @@ redirect costs no write and, for a hot link, no read either:
   ``flush_interval`` seconds. Hits *with* a limit go straight to the store, because
   the store's conditional increment is what keeps a visit limit exact.
 * **Reads include this process's pending hits**: ``get``, ``daily`` and ``recent``
-  add them, so a process always sees its own visits at once.
+  add them, so a process always sees its own visits at once. A flush moves hits from
+  the buffer to the store while a read may be between the two, so reads are checked
+  like a seqlock: ``_writes`` is odd while a flush is writing, and a read of the store
+  is kept only when ``_writes`` was even and unchanged around it (else it is read
+  again; after a few tries, under the flush lock), so no hit is counted twice or
+  missed.
 * **Live links are cached** for ``cache_ttl`` seconds. Changes made through this
   process (``delete``, a limited ``hit``) drop the entry at once; changes made by other
   processes are seen within ``cache_ttl``. Unknown codes are never cached, so a link
@@ -31,7 +36,7 @@ import os
 import threading
 import time
 from datetime import datetime
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 from minilink.core.errors import StoreUnavailable
 from minilink.core.links import Link
@@ -44,6 +49,12 @@ if TYPE_CHECKING:
     from minilink.storage.base import Entry
 
 __all__ = ["BufferedStore"]
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+#: Reads of the store tried while flushes run, before one waits for them to stop.
+_READ_TRIES = 3
 
 
 class BufferedStore(Store):
@@ -67,6 +78,8 @@ class BufferedStore(Store):
         # code -> pending plus in-flight hits: what a read adds to the stored total
         self._unwritten_total: dict[str, int] = {}
         self._cache: dict[str, tuple[float, Link]] = {}
+        # Odd while a flush is writing to the store (see the module docstring).
+        self._writes = 0
         self._flusher: Optional[threading.Thread] = None
         self._stop = threading.Event()
         self._closed = False
@@ -79,6 +92,7 @@ class BufferedStore(Store):
         self._pending = {}
         self._inflight = {}
         self._unwritten_total = {}
+        self._writes = 0
         self._flusher = None
         self._stop = threading.Event()
 
@@ -97,35 +111,56 @@ class BufferedStore(Store):
             return link
         return link.replace(hits=link.hits + unwritten)
 
+    def _read(self, read: Callable[[], _T], combine: Callable[[_T], _R]) -> _R:
+        """``combine(read())``, with ``read`` (of the store) done while no flush
+        moved hits between the buffer and the store; ``combine`` runs under
+        ``_lock``, so it sees the buffer as it was when the read was known good."""
+        for _ in range(_READ_TRIES):
+            with self._lock:
+                before = self._writes
+            value = read()
+            with self._lock:
+                if before == self._writes and not before % 2:
+                    return combine(value)
+        with self._flush_lock:  # flushes keep coming: read while none can run
+            value = read()
+            with self._lock:
+                return combine(value)
+
     def get(self, code: str) -> Optional[Link]:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(code)
             if cached is not None and now - cached[0] < self.cache_ttl:
                 return self._with_pending(cached[1])
-        link = self.store.get(code)
-        with self._lock:
-            if link is None or link.deleted_at is not None:
-                self._cache.pop(code, None)
-                return link
-            if len(self._cache) >= 10_000:  # bounded: drop the oldest entries
-                for stale in list(self._cache)[:1_000]:
-                    del self._cache[stale]
-            self._cache[code] = (now, link)
-            return self._with_pending(link)
+        return self._read(lambda: self.store.get(code), lambda link: self._keep(now, code, link))
+
+    def _keep(self, now: float, code: str, link: Optional[Link]) -> Optional[Link]:
+        """Cache a live ``link`` read at ``now`` (under ``_lock``); add pending hits."""
+        if link is None or link.deleted_at is not None:
+            self._cache.pop(code, None)
+            return link
+        if len(self._cache) >= 10_000:  # bounded: drop the oldest entries
+            for stale in list(self._cache)[:1_000]:
+                del self._cache[stale]
+        self._cache[code] = (now, link)
+        return self._with_pending(link)
 
     def daily(self, code: str, since: str) -> list[tuple[str, int]]:
-        counts = dict(self.store.daily(code, since))
-        with self._lock:
+        def combine(stored: list[tuple[str, int]]) -> list[tuple[str, int]]:
+            counts = dict(stored)
             for day, n in self._unwritten(code).items():
                 if day >= since:
                     counts[day] = counts.get(day, 0) + n
-        return sorted(counts.items())
+            return sorted(counts.items())
+
+        return self._read(lambda: self.store.daily(code, since), combine)
 
     def recent(self, limit: int, after: Optional[str] = None) -> list[Link]:
-        links = self.store.recent(limit, after)
-        with self._lock:
-            return [self._with_pending(link) for link in links]
+        return self._read(
+            lambda: self.store.recent(limit, after),
+            lambda links: [self._with_pending(link) for link in links],
+        )
 
     # -- writes -----------------------------------------------------------------
 
@@ -213,6 +248,8 @@ class BufferedStore(Store):
                 for c, days in batch.items():
                     for day, n in days.items():
                         _add(self._inflight, c, day, n)
+                if batch:
+                    self._writes += 1  # odd: the store is being written
             failed: list[tuple[str, str, int]] = []
             try:
                 for c, days in batch.items():
@@ -232,6 +269,8 @@ class BufferedStore(Store):
                     for c, day, n in failed:
                         _add(self._pending, c, day, n)
                         _count(self._unwritten_total, c, n)
+                    if batch:
+                        self._writes += 1  # even again: buffer and store agree
             if failed:
                 raise StoreUnavailable("pending hits could not be written; they are kept")
 

@@ -52,6 +52,58 @@ def test_reads_include_pending_hits_and_close_writes_them(tmp_path: Path) -> Non
         assert again.daily("abc", DAY) == [(DAY, 5), ("2026-11-29", 2)]
 
 
+class _FlushMidRead(MemoryStore):
+    """Runs a flush of the wrapping store right after each read it answers, before
+    the answer reaches the wrapper: the moment a background flush can pick."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outer: Optional[BufferedStore] = None
+        self.races = 0
+
+    def _race(self) -> None:
+        if self.races and self.outer is not None:
+            self.races -= 1
+            self.outer.flush()
+
+    def get(self, code: str):  # type: ignore[no-untyped-def]
+        link = super().get(code)
+        self._race()
+        return link
+
+    def daily(self, code: str, since: str):  # type: ignore[no-untyped-def]
+        days = super().daily(code, since)
+        self._race()
+        return days
+
+    def recent(self, limit: int, after: Optional[str] = None):  # type: ignore[no-untyped-def]
+        links = super().recent(limit, after)
+        self._race()
+        return links
+
+
+READS = {
+    "get": (lambda store: store.get("abc").hits, 3),
+    "daily": (lambda store: store.daily("abc", DAY), [(DAY, 3)]),
+    "recent": (lambda store: [link.hits for link in store.recent(10)], [3]),
+}
+
+
+@pytest.mark.parametrize("flushes", [1, 5], ids=["one-flush", "flushes-keep-coming"])
+@pytest.mark.parametrize("read", sorted(READS))
+def test_a_flush_during_a_read_neither_loses_nor_doubles_hits(read: str, flushes: int) -> None:
+    inner = _FlushMidRead()
+    store = BufferedStore(inner, flush_interval=60, cache_ttl=0)
+    inner.outer = store
+    store.insert(make_link("abc"))
+    for _ in range(3):
+        store.hit("abc", DAY)
+    inner.races = flushes
+    answer, expected = READS[read]
+    assert answer(store) == expected
+    store.close()
+
+
 def test_hits_reach_the_store_within_the_flush_interval(tmp_path: Path) -> None:
     inner = MemoryStore()
     store = BufferedStore(inner, flush_interval=0.1)
