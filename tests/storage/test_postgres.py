@@ -50,6 +50,15 @@ class TestPostgresStore(StoreContract):
         yield s
         s.close()
 
+    @pytest.fixture
+    def unreachable_store(self) -> Iterator[PostgresStore]:
+        # Port 1 on loopback: nothing listens, so every connection is refused at once.
+        s = PostgresStore.from_url(
+            "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=1&pool_timeout=1"
+        )
+        yield s
+        s.close()
+
 
 def _version(url: str) -> list[tuple[Any, ...]]:
     store = PostgresStore.from_url(url)

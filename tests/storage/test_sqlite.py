@@ -35,6 +35,13 @@ class TestSQLiteStore(StoreContract):
         yield s
         s.close()
 
+    @pytest.fixture
+    def unreachable_store(self, tmp_path: Path) -> Iterator[SQLiteStore]:
+        # A file in a folder that does not exist: SQLite cannot open it.
+        s = SQLiteStore(tmp_path / "no" / "such" / "folder" / "links.db")
+        yield s
+        s.close()
+
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
