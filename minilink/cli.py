@@ -634,6 +634,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from minilink.servers import ServerError, ServerFailed, ServerNotInstalled, find_server
 
     config = _config(args)
+    if args.store is not None:
+        # The WSGI and ASGI entry points check MINILINK_STORE when imported (a server's
+        # only hook): the store serve was told to use is the one they must see.
+        os.environ["MINILINK_STORE"] = args.store
     server = find_server(args.server)
     # Open the store once up front: a bad --store fails now, with exit status 2, not on
     # the first request (and the SQLite schema exists before any worker starts).

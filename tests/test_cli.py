@@ -530,3 +530,30 @@ def test_serve(
     # A clean stop closed the store: the visit was written.
     with open_store(db) as store:
         assert Shortener(store, Config()).resolve(code).hits == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["wsgiref", "uvicorn"])
+def test_serve_store_option_wins_over_a_bad_environment(
+    server: str, db: str, tmp_path: Path
+) -> None:
+    # The entry-point modules refuse a bad MINILINK_STORE when imported; --store is
+    # the store serve uses, so the environment's must not stop it.
+    pytest.importorskip(server) if server != "wsgiref" else None
+    port = _free_port()
+    env = _clean_env({"MINILINK_STORE": str(tmp_path / "no" / "such" / "dir" / "x.db")})
+    command = [sys.executable, "-m", "minilink", "serve", "--port", str(port), "--store", db]
+    proc = subprocess.Popen(
+        [*command, "--server", server],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        _wait_for_port(proc, port, time.monotonic() + 30)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+            assert answer.read() == b"ok"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
