@@ -11,7 +11,10 @@ Rules:
   the same way through both adapters (the translation itself is shared, in
   ``_environ``). ``HTTPS=on`` (or ``ON``, ``1``) means the scheme is https.
 * stdin is read for exactly ``App.body_size(headers)`` bytes, never past
-  ``CONTENT_LENGTH`` (RFC 3875 §4.2: the server need not close stdin).
+  ``CONTENT_LENGTH`` (RFC 3875 §4.2: the server need not close stdin); a declared body
+  the app did not read (an over-limit one) is then read and dropped, up to 1 MiB,
+  before the answer, as fcgiwrap turns a script that leaves it unread into a 502
+  (``_drain``).
 * The answer is ``Status: <code> <reason>``, the core's headers unchanged, a blank line
   and the body, written as bytes to stdout. Always sending ``Status`` matters: a
   ``Location`` without it is a *local* redirect for Apache (RFC 3875 §6.2.2).
@@ -73,13 +76,14 @@ def main(
         # PEP 3333's convention: each byte of the value as one latin-1 character.
         text = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw.items()}
         https = text.get("HTTPS", "").lower() in ("on", "1")
+        stream = stdin if stdin is not None else sys.stdin.buffer
         request = request_from_environ(
-            text,
-            stdin if stdin is not None else sys.stdin.buffer,
-            app.body_size,
-            scheme="https" if https else "http",
+            text, stream, app.body_size, scheme="https" if https else "http"
         )
-        _write(out, app.handle(request))
+        response = app.handle(request)
+        if stdin is None:  # a stream the caller passed is the caller's to finish
+            _drain(stream, raw.get(b"CONTENT_LENGTH", b""), len(request.body))
+        _write(out, response)
     finally:
         if owned and close:
             app.close()
@@ -131,6 +135,34 @@ def _build_app(environ: Mapping[str, str]) -> App:
         return build_app(config, persistent=False)
     except StoreUnavailable as exc:
         raise ValueError(f"the store cannot be opened ({exc})") from exc
+
+
+#: The most of an unread body ``_drain`` reads: nginx's default ``client_max_body_size``,
+#: so that behind a default nginx every body that reaches the script can be drained.
+_DRAIN_LIMIT = 1 << 20
+
+
+def _drain(stream: BinaryIO, declared: bytes, read: int) -> None:
+    """Read and drop the part of a declared body of at most ``_DRAIN_LIMIT`` bytes that
+    the app did not read (an over-limit body is answered 413 without being read).
+
+    fcgiwrap writes the whole body to the script's stdin before it reads the answer, and
+    a script that exits with the body unread breaks that write: fcgiwrap then sends its
+    own 502 instead of the 413 (a body larger than the pipe's buffer, 64 KiB, is enough).
+    Only what ``CONTENT_LENGTH`` declares is read (RFC 3875 §4.2), in 64 KiB pieces; a
+    larger body is left alone, as reading part of it would not help and would keep the
+    process busy for nothing.
+    """
+    if not declared.isdigit() or len(declared) > 7:  # 8 digits: over the limit anyway
+        return
+    left = int(declared) - read
+    if left > _DRAIN_LIMIT:
+        return
+    while left > 0:  # each read returns at least a byte, or the end of the stream
+        chunk = stream.read(min(left, 1 << 16))
+        if not chunk:
+            break
+        left -= len(chunk)
 
 
 def _write(out: BinaryIO, response: Response) -> None:
