@@ -55,6 +55,13 @@ APACHE = Path("/usr/sbin/apache2")
 MODULES = Path("/usr/lib/apache2/modules")
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 WWW_USER = "www-data"
+LIGHTTPD = Path("/usr/sbin/lighttpd")
+NGINX = Path("/usr/sbin/nginx")
+FCGIWRAP = Path("/usr/sbin/fcgiwrap")
+BUSYBOX = Path("/bin/busybox")
+#: pip's uWSGI is a program next to this interpreter, not an importable module.
+UWSGI = Path(sys.executable).with_name("uwsgi")
+BUSYBOX_MOUNT = "/cgi-bin/minilink.cgi"
 STATE_VAR = "MINILINK_TESTING_STATE"
 #: Seconds a server may take to answer its first request.
 START_DEADLINE = 60.0
@@ -72,7 +79,31 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "uvicorn": ("uvicorn", "uvloop", "httptools"),
     "hypercorn": ("hypercorn",),
     "minilink-serve": (),
+    "lighttpd-cgi": (str(LIGHTTPD), str(SYSTEM_PYTHON)),
+    "nginx-fcgiwrap": (str(NGINX), str(FCGIWRAP), str(SYSTEM_PYTHON)),
+    "busybox-httpd": (str(BUSYBOX), str(SYSTEM_PYTHON)),
+    "uwsgi": (str(UWSGI),),
+    "granian-wsgi": ("granian",),
+    "granian-asgi": ("granian",),
+    "cheroot": ("cheroot",),
+    "daphne": ("daphne",),
 }
+
+#: Where each kind mounts the app: bare ("") and under "/s", except where the server
+#: cannot. ``minilink serve`` has no mount option (a front server mounts it); busybox
+#: httpd runs scripts only under /cgi-bin/ and cannot serve the root through one, so
+#: it runs the script where it is, mounted at its own path.
+MOUNTS: dict[str, tuple[str, ...]] = {
+    "minilink-serve": ("",),
+    "busybox-httpd": (BUSYBOX_MOUNT,),
+}
+
+#: Servers that never hand a path ending in "/" to a script: the mount root is
+#: requested without it.
+ROOT_WITHOUT_SLASH = ("busybox-httpd",)
+
+#: The servers from Debian that run the generated CGI script.
+CGI_KINDS = ("lighttpd-cgi", "nginx-fcgiwrap", "busybox-httpd")
 
 
 def require(*needs: str) -> None:
@@ -111,7 +142,11 @@ def version_of(kind: str) -> str:
         if kind == "apache-mod_wsgi":
             text += ", mod_wsgi " + _deb_version("libapache2-mod-wsgi-py3")
         return text + f", Python {_system_python_version()}"
-    name = {"minilink-serve": "minilink"}.get(kind, kind.split("-")[0])
+    if kind in CGI_KINDS:
+        packages = {"nginx-fcgiwrap": ("nginx", "fcgiwrap")}.get(kind, (kind.split("-")[0],))
+        text = ", ".join(f"{p} {_deb_version(p)}" for p in packages)
+        return text + f", Python {_system_python_version()}"
+    name = {"minilink-serve": "minilink", "uwsgi": "uWSGI"}.get(kind, kind.split("-")[0])
     return f"{name} {version(name)}"
 
 
@@ -159,6 +194,8 @@ class Live:
     log: Path
     proc: subprocess.Popen[bytes]
     stores: int = 0
+    #: Processes the server needs beside its own (fcgiwrap for nginx), stopped after it.
+    companions: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _log_file: Optional[object] = field(default=None, repr=False)
 
     def record(self, scenario: str, history: Sequence[object], refused: Sequence[Any]) -> None:
@@ -183,18 +220,24 @@ class Live:
 
     def stop(self) -> None:
         try:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout=15)
+            for proc in [self.proc, *self.companions]:
+                terminate(proc)
         finally:
             close = getattr(self._log_file, "close", None)
             if close is not None:
                 close()
             shutil.rmtree(self.site, ignore_errors=True)
+
+
+def terminate(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM ``proc``, wait, and kill it if it is still there."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
 
 
 def start(kind: str, mount: str = "") -> Live:
@@ -281,6 +324,46 @@ def _start(kind: str, mount: str, site: Path) -> Live:
         if mount:
             command += ["--root-path", mount]
         command.append(ASGI_ENTRY)
+    elif kind in CGI_KINDS:
+        script = _generated_cgi_script(site, state)
+        companions: list[subprocess.Popen[bytes]] = []
+        if kind == "lighttpd-cgi":
+            command = _lighttpd(site, port, mount, script)
+        elif kind == "nginx-fcgiwrap":
+            command = _nginx(site, port, mount, script)
+            # fcgiwrap listens on a socket in the site; nginx connects on the first request.
+            fcgiwrap = [str(FCGIWRAP), "-c", "2", "-s", f"unix:{site}/run/fcgi.sock"]
+            companions.append(companion(fcgiwrap, site, env))
+        else:
+            command = _busybox(site, port, mount, script)
+        return spawn(kind, mount, site, command, env, base_url, companions=companions)
+    elif kind == "uwsgi":
+        command = [str(UWSGI), "--http-socket", f"127.0.0.1:{port}", "--master"]
+        command += ["--processes", "1", "--die-on-term", "--need-app", "--disable-logging"]
+        command += ["--virtualenv", sys.prefix, "--pythonpath", env["PYTHONPATH"]]
+        if mount:
+            command += ["--manage-script-name", "--mount", f"{mount}={WSGI_ENTRY}"]
+        else:
+            command += ["--module", WSGI_ENTRY]
+    elif kind.startswith("granian"):
+        interface = kind.split("-")[1]
+        command = [python, "-m", "granian", "--interface", interface, "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--workers", "1", "--no-access-log"]
+        command += ["--log-level", "warning"]
+        if mount:
+            command += ["--url-path-prefix", mount]
+        command.append(WSGI_ENTRY if interface == "wsgi" else ASGI_ENTRY)
+    elif kind == "cheroot":
+        launcher = str(Path(__file__).with_name("cheroot_entry.py"))
+        command = [python, launcher, str(port), mount]
+    elif kind == "daphne":
+        command = [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "0"]
+        if mount:
+            # As uvicorn's: for a proxy that strips the prefix; the scope's path
+            # arrives without it, which minilink tolerates (ADAPTER-EDGES 2).
+            command += ["--root-path", mount]
+            base_url = url
+        command.append(ASGI_ENTRY)
     elif kind == "minilink-serve":
         if mount:
             raise ValueError("minilink serve has no mount option")
@@ -301,20 +384,19 @@ def spawn(
     base_url: str,
     *,
     health: str = "/healthz",
+    companions: Sequence[subprocess.Popen[bytes]] = (),
 ) -> Live:
-    """Run ``command`` in ``site/var`` and wait until ``base_url + health`` answers 200."""
+    """Run ``command`` in ``site/var`` and wait until ``base_url + health`` answers 200;
+    ``companions`` (already started) are stopped with it."""
     log = site / "logs" / "server.log"
     log_file = log.open("wb")
-    proc = subprocess.Popen(
-        command,
-        cwd=site / "var",
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        # A process group of its own: Apache signals its whole group when it stops.
-        start_new_session=True,
-    )
+    try:
+        proc = _popen(command, site, env, log_file)
+    except BaseException:
+        log_file.close()
+        for each in companions:
+            terminate(each)
+        raise
     live = Live(
         kind,
         mount,
@@ -324,6 +406,7 @@ def spawn(
         site / "var",
         log,
         proc,
+        companions=list(companions),
         _log_file=log_file,
     )
     try:
@@ -332,6 +415,27 @@ def spawn(
         live.stop()
         raise
     return live
+
+
+def _popen(
+    command: list[str], site: Path, env: Mapping[str, str], log_file: Any
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        cwd=site / "var",
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        # A process group of its own: Apache signals its whole group when it stops.
+        start_new_session=True,
+    )
+
+
+def companion(command: list[str], site: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start a process a server needs beside it, logging to ``logs/<program>.log``."""
+    with (site / "logs" / f"{Path(command[0]).name}.log").open("wb") as log_file:
+        return _popen(command, site, env, log_file)  # the child keeps its own copy
 
 
 def _wait_until_answers(live: Live, health: str) -> None:
@@ -506,3 +610,133 @@ def give_to_www(folder: Path) -> None:
     entry = pwd.getpwnam(WWW_USER)
     for path in [folder, *folder.rglob("*")]:
         os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+# -- CGI under lighttpd, nginx + fcgiwrap, busybox httpd ---------------------------------
+#
+# Each runs the script ``minilink cgi-script`` prints, with the package copied next to
+# it (as for Apache) and its one import swapped for the deterministic entry point; the
+# state file's path is written into the script, as no two of these servers pass an
+# environment variable to a script the same way. They run as the user the tests run
+# as (root in CI: nginx needs ``user root;`` for its workers to reach fcgiwrap's
+# socket), so the stores need no change of owner.
+
+
+def _generated_cgi_script(site: Path, state: Path) -> Path:
+    """``minilink cgi-script`` for Debian's Python, in ``site/cgi-bin``."""
+    folder = site / "cgi-bin"
+    copy_package(folder)
+    printed = subprocess.run(
+        [
+            *(sys.executable, "-m", "minilink", "cgi-script", "--python", str(SYSTEM_PYTHON)),
+            *("--package-dir", str(folder), "--store", str(site / "var" / "unused.db")),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=server_env(),
+    ).stdout
+    script = folder / "minilink.cgi"
+    script.write_text(
+        swap_entry(
+            printed,
+            "from minilink.adapters.cgi import run",
+            f"os.environ[{STATE_VAR!r}] = {str(state)!r}\n"
+            "from minilink.testing.server_entry import cgi_run as run",
+        ),
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return script
+
+
+def _lighttpd(site: Path, port: int, mount: str, script: Path) -> list[str]:
+    """lighttpd in the foreground; ``alias.url`` maps the mount (or every path) onto
+    the script, whose path info lighttpd finds by walking back to the file."""
+    (site / "htdocs").mkdir(exist_ok=True)
+    target = str(script) if mount else f"{script}/"
+    config = [
+        f'server.document-root = "{site}/htdocs"',
+        'server.bind = "127.0.0.1"',
+        f"server.port = {port}",
+        f'server.errorlog = "{site}/logs/error.log"',
+        'server.modules = ("mod_alias", "mod_cgi")',
+        f'alias.url = ("{mount or "/"}" => "{target}")',
+        'cgi.assign = (".cgi" => "")',
+        # The body limit is minilink's (a 413 of its own); lighttpd's is in KiB.
+        "server.max-request-size = 16384",
+        # lighttpd adds "Accept-Ranges: bytes" to every answer unless ranges are off.
+        'server.range-requests = "disable"',
+        'server.tag = "lighttpd"',
+    ]
+    path = site / "lighttpd.conf"
+    path.write_text("\n".join(config) + "\n", encoding="utf-8")
+    return [str(LIGHTTPD), "-D", "-f", str(path)]
+
+
+def _nginx(site: Path, port: int, mount: str, script: Path) -> list[str]:
+    """nginx in the foreground, passing the mount to fcgiwrap with Debian's
+    ``fastcgi_params``; the path info is the (decoded) path after the mount."""
+    run = site / "run"
+    run.mkdir(exist_ok=True)
+    temp = " ".join(f"{name}_temp_path {run}/{name};" for name in _NGINX_TEMPS)
+    user = "user root;" if os.geteuid() == 0 else ""
+    params = " ".join(f"fastcgi_param {name} {value};" for name, value in _NGINX_PARAMS)
+    config = f"""
+        daemon off; master_process on; worker_processes 1; {user}
+        pid {run}/nginx.pid; error_log {site}/logs/error.log warn;
+        events {{ worker_connections 64; }}
+        http {{
+            access_log off; {temp}
+            # The body limit is minilink's (a 413 of its own), not nginx's 1 MiB.
+            client_max_body_size 16m;
+            # //abc reaches the app as it was sent, as under the other servers.
+            merge_slashes off;
+            server {{
+                listen 127.0.0.1:{port};
+                server_name testserver;
+                location ~ ^{mount}(?<minilink_path>/.*)?$ {{
+                    {params}
+                    fastcgi_param SCRIPT_FILENAME {script};
+                    fastcgi_param SCRIPT_NAME "{mount}";
+                    fastcgi_param PATH_INFO $minilink_path;
+                    fastcgi_pass unix:{run}/fcgi.sock;
+                }}
+            }}
+        }}
+        """
+    path = site / "nginx.conf"
+    path.write_text(config, encoding="utf-8")
+    return [str(NGINX), "-p", str(site), "-c", str(path), "-e", f"{site}/logs/error.log"]
+
+
+_NGINX_TEMPS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+#: Debian's fastcgi_params without its SCRIPT_NAME (the mount is set here instead: two
+#: SCRIPT_NAME params reach the script as the first one).
+_NGINX_PARAMS = (
+    ("QUERY_STRING", "$query_string"),
+    ("REQUEST_METHOD", "$request_method"),
+    ("CONTENT_TYPE", "$content_type"),
+    ("CONTENT_LENGTH", "$content_length"),
+    ("REQUEST_URI", "$request_uri"),
+    ("SERVER_PROTOCOL", "$server_protocol"),
+    ("GATEWAY_INTERFACE", "CGI/1.1"),
+    ("SERVER_SOFTWARE", "nginx"),
+    ("REMOTE_ADDR", "$remote_addr"),
+    ("REMOTE_PORT", "$remote_port"),
+    ("SERVER_ADDR", "$server_addr"),
+    ("SERVER_PORT", "$server_port"),
+    ("SERVER_NAME", "$server_name"),
+    ("HTTPS", "$https if_not_empty"),
+)
+
+
+def _busybox(site: Path, port: int, mount: str, script: Path) -> list[str]:
+    """busybox httpd in the foreground, its document root holding ``cgi-bin``."""
+    if mount != BUSYBOX_MOUNT:
+        raise ValueError(f"busybox httpd runs the script at {BUSYBOX_MOUNT} only")
+    config = site / "httpd.conf"
+    config.write_text("", encoding="utf-8")
+    command = [str(BUSYBOX), "httpd", "-f", "-p", f"127.0.0.1:{port}", "-h", str(site)]
+    return [*command, "-c", str(config)]
