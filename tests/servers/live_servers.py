@@ -220,8 +220,9 @@ class Live:
 
     def stop(self) -> None:
         try:
-            for proc in [self.proc, *self.companions]:
-                terminate(proc)
+            terminate(self.proc)
+            for proc in self.companions:
+                terminate(proc, group=True)
         finally:
             close = getattr(self._log_file, "close", None)
             if close is not None:
@@ -229,15 +230,30 @@ class Live:
             shutil.rmtree(self.site, ignore_errors=True)
 
 
-def terminate(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM ``proc``, wait, and kill it if it is still there."""
-    if proc.poll() is None:
+def terminate(proc: subprocess.Popen[bytes], *, group: bool = False) -> None:
+    """SIGTERM ``proc``, wait, and kill it if it is still there; with ``group``, its
+    whole process group (its own, see ``_popen``): fcgiwrap's children outlive it."""
+    if group:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    elif proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+    if group:
+        deadline = time.monotonic() + 15
+        for _ in range(1000):  # until the group is gone, bounded by the deadline
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            if time.monotonic() > deadline:
+                os.killpg(proc.pid, signal.SIGKILL)
+                return
+            time.sleep(0.02)  # waiting for processes to exit: a short, fixed poll
 
 
 def start(kind: str, mount: str = "") -> Live:
