@@ -3,7 +3,7 @@
 The scenarios run exactly as in ``test_live.py`` (its in-process references, its
 lockstep client and its comparison are reused), through the servers of
 ``legacy_hosts``, bare and mounted under ``/s``. Then what a persistent process owes
-its host: the hits it batched reach the store when Apache stops it gracefully, and a
+its host: the hits it batched reach the store when Apache stops (gracefully or not), and a
 ``kill -9`` loses no acknowledged write.
 """
 
@@ -124,13 +124,18 @@ def _app_processes(live: live_servers.Live) -> list[int]:
     return found
 
 
+@pytest.mark.parametrize(
+    "stop",
+    [signal.SIGWINCH, signal.SIGTERM],
+    ids=["graceful-stop", "stop"],  # what apachectl -k sends
+)
 @pytest.mark.parametrize("kind", list(legacy_hosts.NEEDS))
-def test_a_graceful_stop_writes_the_buffered_hits(kind: str) -> None:
+def test_a_stop_writes_the_buffered_hits(kind: str, stop: signal.Signals) -> None:
     live = legacy_hosts.start(kind, flush=True)
     try:
         code = _create_and_visit(live, 3)
         assert _stored_hits(live, code) == 0, "hits were written before the stop"
-        live.proc.send_signal(signal.SIGWINCH)  # Apache's graceful-stop
+        live.proc.send_signal(stop)
         live.proc.wait(timeout=30)
         assert _stored_hits(live, code) == 3
     finally:
