@@ -246,3 +246,21 @@ def test_without_a_listening_socket_it_answers_one_cgi_request(tmp_path: Path) -
     )
     out = subprocess.run(RUN, input=b"", env=env, capture_output=True, timeout=30, check=True)
     assert out.stdout.startswith(b"Status: 200 OK\r\n"), out.stdout[:200]
+
+
+def test_telling_cgi_apart_costs_a_cgi_request_no_import() -> None:
+    """Under CGI (a pipe as standard input) the check is one fstat: no socket module."""
+    probe = (
+        "import sys; from minilink.adapters.fastcgi import is_fastcgi; "
+        "assert not is_fastcgi(); print(sorted({'socket', 'errno', 'flup'} & set(sys.modules)))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run(
+        [sys.executable, "-IS", "-c", f"import sys; sys.path.insert(0, {str(REPO)!r}); {probe}"],
+        input=b"",
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    assert out.stdout.strip() == b"[]", out.stdout
