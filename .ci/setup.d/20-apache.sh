@@ -16,4 +16,4 @@ if ! [ -x /usr/sbin/apache2 ] || ! [ -e /usr/lib/apache2/modules/mod_wsgi.so ]; 
     apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 \
         apache2 libapache2-mod-wsgi-py3 >/dev/null
 fi
-/usr/sbin/apache2 -v | head -n 1
+/usr/sbin/apache2 -v | sed -n 1p

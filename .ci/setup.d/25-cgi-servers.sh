@@ -25,7 +25,7 @@ for service in lighttpd nginx fcgiwrap.socket fcgiwrap; do
         service "${service%.socket}" stop >/dev/null 2>&1 || true
     fi
 done
-/usr/sbin/lighttpd -v | head -n 1
+/usr/sbin/lighttpd -v | sed -n 1p  # sed reads it all: head would end the pipe early (SIGPIPE)
 /usr/sbin/nginx -v 2>&1
 dpkg-query -W -f='fcgiwrap ${Version}\n' fcgiwrap
-/bin/busybox | head -n 1
+/bin/busybox | sed -n 1p
