@@ -18,11 +18,14 @@ Rules:
 * The answer is ``Status: <code> <reason>``, the core's headers unchanged, a blank line
   and the body, written as bytes to stdout. Always sending ``Status`` matters: a
   ``Location`` without it is a *local* redirect for Apache (RFC 3875 §6.2.2).
-* A configuration the app cannot start with (a bad ``MINILINK_*`` value, a store URL
-  ``check_store`` refuses, such as a SQLite file in a missing directory, a store that
+* A configuration the app cannot start with (a bad ``MINILINK_*`` value, a store that
   cannot be opened) is answered with a fixed plain-text 500, and the one sentence
   that says why goes to stderr, the server's error log (it may name files or a
-  database URL, which are no business of a client); never a traceback.
+  database URL, which are no business of a client); never a traceback. A SQLite file
+  whose folder is missing is, for CGI, a store that is unavailable for now: every
+  request is a new process, so each answers 503 and logs which folder is missing, and
+  the first request after the folder appears works (servers, which start once, refuse
+  to start instead).
 """
 
 from __future__ import annotations
@@ -124,12 +127,8 @@ def _build_app(environ: Mapping[str, str]) -> App:
     from minilink._build import build_app
     from minilink.core.config import Config
     from minilink.core.errors import StoreUnavailable
-    from minilink.storage import check_store
 
     config = Config.from_env(environ)
-    # A missing SQLite directory is a setup error (500 and the log), not a 503; the
-    # check is one stat, and the backend it imports is the one opened next.
-    check_store(config.store)
     try:
         # One request per process: no write-behind buffer, the hit is written at once.
         return build_app(config, persistent=False)

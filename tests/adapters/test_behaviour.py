@@ -609,6 +609,15 @@ def _(c: Client) -> None:
     assert r.header("content-length") == "2"
 
 
+@scenario("robots-txt")
+def _(c: Client) -> None:
+    r = c.get("/robots.txt")
+    assert r.status == 200
+    assert r.header("content-type") == "text/plain; charset=utf-8"
+    assert b"Disallow: " in r.body and b"/api/" in r.body  # under a mount, with its prefix
+    assert c.request("POST", "/robots.txt", headers={"Content-Type": "text/plain"}).status == 405
+
+
 @scenario("method-not-allowed")
 def _(c: Client) -> None:
     r = c.request("PUT", "/api/links")

@@ -36,7 +36,7 @@ except ImportError:  # hypothesis drives check() instead (see test_fuzz.py)
 
 
 def _imports() -> dict[str, Any]:
-    from minilink.core import api, app, codes, http, openapi, pages, service, urls
+    from minilink.core import api, app, codes, forms, http, openapi, pages, service, urls
     from minilink.core.config import Config
     from minilink.core.errors import BadRequest, InvalidURL, MinilinkError
     from minilink.storage.memory import MemoryStore
@@ -45,6 +45,7 @@ def _imports() -> dict[str, Any]:
         "api": api,
         "app": app,
         "codes": codes,
+        "forms": forms,
         "http": http,
         "openapi": openapi,
         "pages": pages,
@@ -112,7 +113,7 @@ def check_url(flags: int, data: bytes) -> None:
 
 def check_parsers(data: bytes) -> None:
     for parse in (
-        lambda: M["api"].parse_query(data.decode("latin-1")),
+        lambda: M["forms"].parse_query(data.decode("latin-1")),
         lambda: M["api"].parse_json(data),
     ):
         try:

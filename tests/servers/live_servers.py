@@ -573,6 +573,10 @@ def _apache_wsgi(mount: str, site: Path, state: Path) -> list[str]:
         f"os.environ[{STATE_VAR!r}] = {str(state)!r}\n"
         "from minilink.testing.server_entry import wsgi_application as application",
     )
+    # The example's default store, in this site: the entry point checks at import that
+    # its folder exists (each case then opens a store of its own).
+    (site / "data").mkdir(exist_ok=True)
+    wsgi = wsgi.replace("/srv/minilink", str(site))
     (site / "minilink.wsgi").write_text(wsgi, encoding="utf-8")
     conf = (EXAMPLES / "wsgi" / "apache.conf").read_text(encoding="utf-8")
     conf = apache_conf_for(conf, site, mount)
