@@ -272,8 +272,14 @@ class WaitressServer(ServerAdapter):
         waitress = self._import()
         app = app_factory()
         try:
-            with _listening(host, port):
-                server = waitress.create_server(app, host=host, port=port)
+            # Bound here, not by waitress: on a taken port waitress leaves its socket
+            # unclosed (a ResourceWarning later), and this way the port is the real one.
+            sock = _bound_socket(host, port)
+            try:
+                server = waitress.create_server(app, sockets=[sock])
+            except BaseException:
+                sock.close()
+                raise
             try:
                 ready(url_of(host, server.effective_port))
                 server.run()
