@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -128,7 +129,7 @@ class Responder:
         return self.proc.wait(timeout=10)
 
     def hits(self, code: str) -> int:
-        with sqlite3.connect(str(self.store)) as db:
+        with closing(sqlite3.connect(str(self.store))) as db:
             (hits,) = db.execute("SELECT hits FROM links WHERE code = ?", (code,)).fetchone()
         return int(hits)
 

@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import legacy_hosts
@@ -101,7 +102,7 @@ def _create_and_visit(live: live_servers.Live, visits: int) -> str:
 
 
 def _stored_hits(live: live_servers.Live, code: str) -> int:
-    with sqlite3.connect(str(live.var / "links.db")) as db:
+    with closing(sqlite3.connect(str(live.var / "links.db"))) as db:
         row = db.execute("SELECT hits FROM links WHERE code = ?", (code,)).fetchone()
     assert row is not None, f"{code} was not stored"
     return int(row[0])

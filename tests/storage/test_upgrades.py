@@ -14,6 +14,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +73,8 @@ def test_a_sqlite_file_of_an_earlier_version_opens_losslessly(version: int, tmp_
     with SQLiteStore(str(path)) as store:
         _assert_lossless(store, version)
         _assert_still_works(store)
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    conn.close()
 
 
 @pytest.mark.parametrize("version", VERSIONS)
