@@ -16,6 +16,7 @@ The tree::
      ├── MethodNotAllowed              405 method_not_allowed
      ├── AliasTaken                    409 alias_taken
      ├── Gone(LookupError)             410 gone
+     ├── PreconditionFailed            412 precondition_failed   a stale If-Match
      ├── PayloadTooLarge               413 payload_too_large
      ├── UnsupportedMediaType          415 unsupported_media_type
      ├── RateLimited                   429 rate_limited
@@ -42,6 +43,7 @@ __all__ = [
     "MinilinkError",
     "NotFound",
     "PayloadTooLarge",
+    "PreconditionFailed",
     "RateLimited",
     "StoreUnavailable",
     "Unauthorized",
@@ -121,6 +123,14 @@ class Gone(MinilinkError, LookupError):
 
     status = 410
     code = "gone"
+
+
+class PreconditionFailed(MinilinkError):
+    """An edit named a version of the link (``If-Match``) that is no longer current:
+    someone else changed it since. Nothing was changed; read the link again."""
+
+    status = 412
+    code = "precondition_failed"
 
 
 class PayloadTooLarge(MinilinkError):

@@ -27,13 +27,20 @@ from datetime import datetime, time, timedelta, timezone
 from minilink.core._values import frozen
 from minilink.core.codes import RESERVED, is_code, random_code
 from minilink.core.config import Config
-from minilink.core.errors import AliasTaken, BadRequest, Gone, NotFound, RateLimited
-from minilink.core.links import Link
+from minilink.core.errors import (
+    AliasTaken,
+    BadRequest,
+    Gone,
+    NotFound,
+    PreconditionFailed,
+    RateLimited,
+)
+from minilink.core.links import SORTS, STATES, Link, Search
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import Callable, Optional
+    from typing import Any, Callable, Optional
 
     from minilink.storage.base import Store
 
@@ -98,12 +105,15 @@ class Shortener:
         expires_at: Optional[datetime] = None,
         max_visits: Optional[int] = None,
         own: Iterable[tuple[str, str]] = (),
+        **options: Any,
     ) -> Link:
         """Shorten ``url`` and return the link (an existing one when deduplicated).
 
         ``expires_in`` (seconds) and ``expires_at`` (aware datetime) are alternatives;
         ``max_visits`` limits counted visits. ``own`` lists ``(host, path prefix)`` of
         the service the request came through, so links back to it are refused.
+        ``options`` are the link options of ``update`` (``title``, ``tags``,
+        ``redirect_status``, ``forward_query``, ``fallback_url``, ``password``).
 
         Raises ``InvalidURL``, ``InvalidAlias``, ``AliasTaken`` or ``BadRequest``.
         """
@@ -114,6 +124,7 @@ class Shortener:
             expires_at=expires_at,
             max_visits=max_visits,
             own=own,
+            **options,
         )[0]
 
     def create(
@@ -125,50 +136,86 @@ class Shortener:
         expires_at: Optional[datetime] = None,
         max_visits: Optional[int] = None,
         own: Iterable[tuple[str, str]] = (),
+        **options: Any,
     ) -> tuple[Link, bool]:
         """Like ``shorten``, and also say whether a new link was created (``False``
         when an identical plain link already existed and is returned instead)."""
-        from minilink.core.urls import normalise_url, validate_alias
+        from minilink.core.urls import validate_alias
 
-        config = self.config
-        if not isinstance(url, str):
-            raise BadRequest("The URL must be a string.")
-        own_pairs = list(own)
-        if config.base_url:
-            own_pairs.append(_split_base(config.base_url))
-        normal = normalise_url(
-            url,
-            allowed_schemes=config.allowed_schemes,
-            max_length=config.max_url_length,
-            blocked_hosts=config.blocked_hosts,
-            own=own_pairs,
-        )
+        own_pairs = self._own(own)
+        normal = self._url(url, own_pairs)
         # Whole seconds: the JSON API shows 2026-11-28T13:00:00Z, and what it shows is
         # what is stored.
         now = self.clock().replace(microsecond=0)
         expiry = self._expiry(now, expires_in, expires_at)
-        if max_visits is not None and (
-            isinstance(max_visits, bool)
-            or not isinstance(max_visits, int)
-            or not 1 <= max_visits <= _MAX_VISITS
-        ):
-            raise BadRequest("max_visits must be a whole number of at least 1.")
+        _check_max_visits(max_visits)
+        unknown = set(options) - set(_OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown link option {sorted(unknown)[0]!r}")
+        fields = self._options(options, own_pairs)
         if alias is not None:
             if not isinstance(alias, str):
                 raise BadRequest("The alias must be a string.")
             validate_alias(alias)
-            link = Link(alias, normal, now, expiry, max_visits, alias=True)
+            link = Link(alias, normal, now, expiry, max_visits, alias=True, **fields)
             if self.store.insert(link) is None:
                 raise AliasTaken(self._taken(alias, now))
             return link, True
-        length = config.code_length
+        length = self.config.code_length
         for attempt in range(_TRIES_PER_LENGTH * _MAX_GROWTH):
             code = self._new_code(length + attempt // _TRIES_PER_LENGTH)
-            candidate = Link(code, normal, now, expiry, max_visits)
+            candidate = Link(code, normal, now, expiry, max_visits, **fields)
             stored = self.store.insert(candidate)
             if stored is not None:
                 return stored, stored.code == code
         raise AliasTaken("No free code could be found; raise MINILINK_CODE_LENGTH.")
+
+    def _own(self, own: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        pairs = list(own)
+        if self.config.base_url:
+            pairs.append(_split_base(self.config.base_url))
+        return pairs
+
+    def _url(self, url: object, own: list[tuple[str, str]], name: str = "The URL") -> str:
+        """``url`` normalised and checked as any target is (``InvalidURL``)."""
+        from minilink.core.urls import normalise_url
+
+        if not isinstance(url, str):
+            raise BadRequest(f"{name} must be a string.")
+        config = self.config
+        return normalise_url(
+            url,
+            allowed_schemes=config.allowed_schemes,
+            max_length=config.max_url_length,
+            blocked_hosts=config.blocked_hosts,
+            own=own,
+        )
+
+    def _options(self, options: dict[str, Any], own: list[tuple[str, str]]) -> dict[str, Any]:
+        """The ``Link`` fields of the options given (``update``'s names), checked."""
+        from minilink.core import options as check
+
+        fields: dict[str, Any] = {}
+        for name, value in options.items():
+            if name == "title":
+                fields["title"] = check.check_title(value)
+            elif name == "tags":
+                fields["tags"] = check.check_tags(value)
+            elif name == "redirect_status":
+                fields["redirect_status"] = check.check_redirect_status(value)
+            elif name == "forward_query":
+                fields["forward_query"] = check.check_forward_query(value)
+            elif name == "fallback_url":
+                fields["fallback_url"] = (
+                    None if value is None else self._url(value, own, "fallback_url")
+                )
+            elif name == "password":
+                from minilink.core.passwords import hash_password, validate_password
+
+                fields["password_hash"] = (
+                    None if value is None else hash_password(validate_password(value))
+                )
+        return fields
 
     def _taken(self, alias: str, now: datetime) -> str:
         """Why ``alias`` cannot be had (asked only after the insert was refused)."""
@@ -305,6 +352,118 @@ class Shortener:
             raise BadRequest("limit must be a whole number from 1 to 1000.")
         return self.store.recent(limit, after)
 
+    def search(
+        self,
+        text: Optional[str] = None,
+        *,
+        tag: Optional[str] = None,
+        state: str = "live",
+        sort: str = "created",
+        limit: int = 100,
+        after: Optional[str] = None,
+    ) -> list[Link]:
+        """Links matching ``text`` (code, URL or title, as a substring ignoring ASCII
+        case) and ``tag``, in ``state`` (``live``, ``expired``, ``deleted`` or ``all``),
+        sorted by ``sort`` (``created``, ``hits`` or ``updated``, newest or most first),
+        ``limit`` from 1 to 1000, continuing after the code ``after``."""
+        from minilink.core.options import check_tag
+
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise BadRequest("limit must be a whole number from 1 to 1000.")
+        if text is not None:
+            if not isinstance(text, str) or len(text) > 1000:
+                raise BadRequest("The search text must be a string of at most 1000 characters.")
+            text = text or None
+        if state not in STATES:
+            raise BadRequest(f"state must be one of {', '.join(STATES)}.")
+        if sort not in SORTS:
+            raise BadRequest(f"sort must be one of {', '.join(SORTS)}.")
+        if after is not None and not isinstance(after, str):
+            raise BadRequest("after must be a code.")
+        search = Search(
+            now=self.clock(),
+            text=text,
+            tag=None if tag is None else check_tag(tag),
+            state=state,
+            sort=sort,
+            limit=limit,
+            after=after,
+        )
+        return self.store.search(search)
+
+    def tags(self) -> list[tuple[str, int]]:
+        """Every tag with the number of links (not deleted) that carry it, by name."""
+        return self.store.tags()
+
+    # -- editing ----------------------------------------------------------------
+
+    def update(
+        self,
+        code: str,
+        *,
+        revision: Optional[int] = None,
+        own: Iterable[tuple[str, str]] = (),
+        **changes: Any,
+    ) -> Link:
+        """Change some fields of the link ``code`` and return it as now stored.
+
+        ``changes`` may name ``url``, ``title``, ``tags``, ``expires_at``,
+        ``max_visits``, ``redirect_status``, ``forward_query``, ``fallback_url`` and
+        ``password`` (a string sets it, ``None`` removes it); ``None`` clears a field.
+        Values are checked as at creation (the URL against ``own`` too), except that
+        ``expires_at`` may lie in the past (the link then answers as expired). An
+        expired or used-up link may be edited (say, to extend it); a deleted one
+        may not. The code never changes.
+
+        With ``revision`` (the link's ``revision`` as the caller last saw it, which
+        its ETag names), the edit is made only over that revision, else
+        ``PreconditionFailed``. Without it, an edit racing another one is applied on
+        top of it (fields not named here keep the other edit's values).
+
+        Raises ``NotFound``, ``Gone`` (deleted), ``PreconditionFailed``, ``BadRequest``
+        or ``InvalidURL``; nothing is changed then.
+        """
+        unknown = set(changes) - set(_EDITABLE)
+        if unknown:
+            raise BadRequest(f"{sorted(unknown)[0]!r} cannot be changed.")
+        own_pairs = self._own(own)
+        fields = self._options({k: v for k, v in changes.items() if k in _OPTIONS}, own_pairs)
+        if "url" in changes:
+            if changes["url"] is None:
+                raise BadRequest("A link must keep a URL.")
+            fields["url"] = self._url(changes["url"], own_pairs)
+        if "max_visits" in changes:
+            _check_max_visits(changes["max_visits"])
+            fields["max_visits"] = changes["max_visits"]
+        if "expires_at" in changes:
+            expires_at = changes["expires_at"]
+            if expires_at is not None:
+                if not isinstance(expires_at, datetime) or expires_at.tzinfo is None:
+                    raise BadRequest("expires_at must be a date and time with a time zone.")
+                expires_at = expires_at.astimezone(timezone.utc)
+                if expires_at - self.clock() > _MAX_EXPIRY:
+                    raise BadRequest("expires_at must be within 100 years.")
+            fields["expires_at"] = expires_at
+        if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
+            raise BadRequest("revision must be a whole number.")
+        for _ in range(_EDIT_TRIES):
+            link = self.store.get(code) if is_code(code) else None
+            if link is None:
+                raise NotFound(f"No link has the code {code!r}.")
+            if link.deleted_at is not None:
+                raise Gone(f"The link {code!r} was deleted.")
+            if revision is not None and link.revision != revision:
+                raise PreconditionFailed(
+                    f"The link {code!r} was changed since (it is now at revision "
+                    f"{link.revision}, not {revision}); read it again."
+                )
+            now = self.clock().replace(microsecond=0)
+            stored = self.store.update(link.replace(**fields, updated_at=now))
+            if stored is not None:
+                return stored
+            # Refused: deleted or edited meanwhile. The next read says which.
+        raise PreconditionFailed(f"The link {code!r} kept changing; try the edit again.")
+
     # -- deleting ---------------------------------------------------------------
 
     def delete(self, code: str) -> None:
@@ -317,6 +476,23 @@ class Shortener:
             raise NotFound(f"No link has the code {code!r}.")
         if not self.store.delete(code, self.clock()):
             raise Gone(f"The link {code!r} was already deleted.")
+
+
+#: Options ``create`` and ``update`` take under these names.
+_OPTIONS = ("title", "tags", "redirect_status", "forward_query", "fallback_url", "password")
+#: What ``update`` may change.
+_EDITABLE = ("url", "expires_at", "max_visits", *_OPTIONS)
+#: Compare-and-set attempts of one ``update`` racing other edits.
+_EDIT_TRIES = 5
+
+
+def _check_max_visits(max_visits: object) -> None:
+    if max_visits is not None and (
+        isinstance(max_visits, bool)
+        or not isinstance(max_visits, int)
+        or not 1 <= max_visits <= _MAX_VISITS
+    ):
+        raise BadRequest("max_visits must be a whole number of at least 1.")
 
 
 def _split_base(base_url: str) -> tuple[str, str]:

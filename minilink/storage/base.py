@@ -34,6 +34,16 @@ The rules every backend must hold, and that ``minilink.testing`` checks:
 * ``allow`` keeps one counter per key and window; it may drop only *this key's*
   windows older than the one asked for, never another key's (keys may count windows
   of different lengths, so their window numbers cannot be compared).
+* ``update`` is a compare-and-set: it writes only over the revision it was given,
+  so of two editors who read the same revision exactly one wins; the other gets
+  ``None`` and reads again. It never edits a tombstone, and keeps the dedupe rule: an
+  edit that would leave two live plain links of one URL stores its link with
+  ``alias=True`` (its code keeps working; ``restore`` does the same).
+* ``search`` gives what ``Search.matches`` accepts, in its order, page by page;
+  ``tags`` counts the links (tombstones left out) of each tag.
+* ``changes`` is a number that differs after every ``update``, ``delete`` and
+  ``restore`` made by any process (hits do not change it): caches compare it to
+  know that what they hold is still what the store holds.
 * ``blocking`` tells an asynchronous caller whether a call may wait on the network
   (PostgreSQL): the ASGI adapter then calls the app from a worker thread, so that its
   event loop never waits on the database. In-process stores answer in microseconds
@@ -46,7 +56,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from minilink.core.links import Link
+from minilink.core.links import Link, Search
 
 __all__ = ["Store", "check_entry"]
 
@@ -170,6 +180,34 @@ class Store:
         ``after`` is the code of the last link of the previous page; the page continues
         with the links inserted before it. An unknown ``after`` gives an empty page.
         """
+        raise NotImplementedError
+
+    def update(self, link: Link) -> Optional[Link]:
+        """Store ``link``'s fields over the link of its code, if that link is not a
+        tombstone and its ``revision`` is still ``link.revision``; atomically.
+
+        Every field is written except ``code``, ``created_at``, ``hits`` and
+        ``deleted_at``, which the store keeps as they are; ``revision`` becomes one
+        more. Returns the link as now stored, or ``None`` (nothing changed) when the
+        code is missing, a tombstone, or at another revision. If the new link is plain
+        and its URL already has another live plain link, it is stored with
+        ``alias=True``. Raises ``ValueError`` for a naive time.
+        """
+        raise NotImplementedError
+
+    def search(self, search: Search) -> list[Link]:
+        """At most ``search.limit`` links that ``search.matches``, in its order (see
+        ``Search``), continuing after ``search.after``."""
+        raise NotImplementedError
+
+    def tags(self) -> list[tuple[str, int]]:
+        """Every tag carried by a link that is not a tombstone, with how many such
+        links carry it, ordered by tag."""
+        raise NotImplementedError
+
+    def changes(self) -> int:
+        """A number that differs after every ``update``, ``delete`` or ``restore``,
+        made by this process or any other (see the module docstring)."""
         raise NotImplementedError
 
     def allow(self, key: str, window: int, limit: int) -> bool:

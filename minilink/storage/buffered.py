@@ -39,7 +39,7 @@ from datetime import datetime
 from typing import Callable, Optional, TypeVar
 
 from minilink.core.errors import StoreUnavailable
-from minilink.core.links import Link
+from minilink.core.links import Link, Search
 from minilink.storage.base import Store
 
 TYPE_CHECKING = False
@@ -162,6 +162,18 @@ class BufferedStore(Store):
             lambda links: [self._with_pending(link) for link in links],
         )
 
+    def search(self, search: Search) -> list[Link]:
+        return self._read(
+            lambda: self.store.search(search),
+            lambda links: [self._with_pending(link) for link in links],
+        )
+
+    def tags(self) -> list[tuple[str, int]]:
+        return self.store.tags()
+
+    def changes(self) -> int:
+        return self.store.changes()
+
     # -- writes -----------------------------------------------------------------
 
     def hit(self, code: str, day: str, *, count: int = 1, limit: Optional[int] = None) -> bool:
@@ -211,6 +223,14 @@ class BufferedStore(Store):
         with self._lock:
             self._cache.pop(code, None)
         return self.store.delete(code, at)
+
+    def update(self, link: Link) -> Optional[Link]:
+        with self._lock:
+            self._cache.pop(link.code, None)
+        stored = self.store.update(link)
+        with self._lock:
+            self._cache.pop(link.code, None)
+            return None if stored is None else self._with_pending(stored)
 
     def allow(self, key: str, window: int, limit: int) -> bool:
         return self.store.allow(key, window, limit)

@@ -29,7 +29,7 @@ import threading
 from datetime import datetime, timezone
 from typing import Optional
 
-from minilink.core.links import Link
+from minilink.core.links import Link, Search
 from minilink.storage.base import Store, check_entry
 
 __all__ = ["MemoryStore"]
@@ -37,11 +37,20 @@ __all__ = ["MemoryStore"]
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+    from typing import Any, Callable
 
     from minilink.storage.base import Entry
 
 #: Links ``export`` copies per lock hold.
 _PAGE = 1000
+
+
+#: The sort keys of ``search`` (larger first); insertion order breaks ties.
+_ORDERS: dict[str, Callable[[Link], tuple[Any, ...]]] = {
+    "created": lambda link: (),
+    "hits": lambda link: (link.hits,),
+    "updated": lambda link: (link.updated_at or link.created_at,),
+}
 
 
 def _utc(value: datetime) -> datetime:
@@ -65,6 +74,7 @@ class MemoryStore(Store):
         self._plain: dict[str, str] = {}
         self._daily: dict[str, dict[str, int]] = {}
         self._windows: dict[str, dict[int, int]] = {}
+        self._changes = 0
 
     @classmethod
     def from_url(cls, url: str) -> MemoryStore:
@@ -78,6 +88,7 @@ class MemoryStore(Store):
             created_at=_utc(link.created_at),
             expires_at=_utc_or_none(link.expires_at),
             deleted_at=_utc_or_none(link.deleted_at),
+            updated_at=_utc_or_none(link.updated_at),
         )
         deduped = link.plain and link.deleted_at is None
         with self._lock:
@@ -126,7 +137,65 @@ class MemoryStore(Store):
             self._links[code] = link.replace(deleted_at=at)
             if self._plain.get(link.url) == code:
                 del self._plain[link.url]
+            self._changes += 1
             return True
+
+    def update(self, link: Link) -> Optional[Link]:
+        link = link.replace(
+            expires_at=_utc_or_none(link.expires_at),
+            updated_at=_utc_or_none(link.updated_at),
+        )
+        with self._lock:
+            old = self._links.get(link.code)
+            if old is None or old.deleted_at is not None or old.revision != link.revision:
+                return None
+            new = link.replace(
+                created_at=old.created_at,
+                hits=old.hits,
+                deleted_at=None,
+                revision=old.revision + 1,
+            )
+            if self._plain.get(old.url) == old.code:
+                del self._plain[old.url]
+            if new.plain:
+                if new.url in self._plain:
+                    new = new.replace(alias=True)  # another plain link has this URL
+                else:
+                    self._plain[new.url] = new.code
+            self._links[new.code] = new
+            self._changes += 1
+            return new
+
+    def search(self, search: Search) -> list[Link]:
+        with self._lock:
+            links = [self._links[code] for code in self._order]
+            position = dict(self._position)
+        # The reference meaning, not a fast one: filter, sort, then page.
+        order = _ORDERS[search.sort]
+        ranked = sorted(
+            (link for link in links if search.matches(link)),
+            key=lambda link: (*order(link), position[link.code]),
+            reverse=True,
+        )
+        if search.after is not None:
+            codes = [link.code for link in ranked]
+            if search.after not in codes:
+                return []
+            ranked = ranked[codes.index(search.after) + 1 :]
+        return ranked[: max(search.limit, 0)]
+
+    def tags(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        with self._lock:
+            for link in self._links.values():
+                if link.deleted_at is None:
+                    for tag in link.tags:
+                        counts[tag] = counts.get(tag, 0) + 1
+        return sorted(counts.items())
+
+    def changes(self) -> int:
+        with self._lock:
+            return self._changes
 
     def recent(self, limit: int, after: Optional[str] = None) -> list[Link]:
         with self._lock:
@@ -183,8 +252,10 @@ class MemoryStore(Store):
                 created_at=_utc(link.created_at),
                 expires_at=_utc_or_none(link.expires_at),
                 deleted_at=_utc_or_none(link.deleted_at),
+                updated_at=_utc_or_none(link.updated_at),
             )
             with self._lock:
+                self._changes += 1
                 if link.code in self._links:
                     continue
                 deduped = link.plain and link.deleted_at is None
