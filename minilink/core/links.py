@@ -104,14 +104,14 @@ SORTS = ("created", "hits", "updated")
 class Search:
     """What ``Store.search`` is asked for.
 
-    ``text`` matches the code, the URL and the title as a substring, ignoring the
-    case of ASCII letters (``None``: every link); ``tag`` keeps the links that carry
-    it; ``state`` is one of ``STATES``, decided at ``now`` (an aware UTC datetime);
-    ``sort`` one of ``SORTS``: ``created`` (newest first), ``hits`` (most visited first) or ``updated`` (last
-    edited first; a link never edited counts as edited when it was created). Ties are
-    broken by insertion order, newest first. ``after`` is the code of the last link of
-    the previous page: the page continues after it in the same order (an unknown
-    ``after`` gives an empty page). At most ``limit`` links.
+    ``text`` matches the code, the URL and the title as a substring, ignoring the case
+    of ASCII letters (``None``: every link); ``tag`` keeps the links that carry it;
+    ``state`` is one of ``STATES``, decided at ``now`` (an aware UTC datetime); ``sort``
+    one of ``SORTS``: ``created`` (newest first), ``hits`` (most visited first) or
+    ``updated`` (last edited first; a link never edited counts as edited when it was
+    created). Ties are broken by insertion order, newest first. ``after`` is the code of
+    the last link of the previous page: the page continues after it in the same order
+    (an unknown ``after`` gives an empty page). At most ``limit`` links.
     """
 
     now: datetime
