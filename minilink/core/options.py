@@ -84,9 +84,8 @@ def check_redirect_status(status: object) -> Optional[int]:
     """301, 302, 307 or 308, or ``None`` for the configured default."""
     if status is None:
         return None
-    if isinstance(status, bool) or status not in REDIRECT_STATUSES:
+    if type(status) is not int or status not in REDIRECT_STATUSES:  # not bool, not 301.0
         raise BadRequest("redirect_status must be 301, 302, 307 or 308 (or null).")
-    assert isinstance(status, int)
     return status
 
 

@@ -400,6 +400,7 @@ class Shortener:
     def update(
         self,
         code: str,
+        /,
         *,
         revision: Optional[int] = None,
         own: Iterable[tuple[str, str]] = (),
