@@ -4,17 +4,36 @@ Theory of operation
 -------------------
 **The JSON lines format** is lossless: importing an export gives back equal links and
 counters, so a SQLite instance can move to PostgreSQL (or back). The first line is a
-header, ``{"format": "minilink-links", "version": 1}``; then one object per link,
+header, ``{"format": "minilink-links", "version": 2}``; then one object per link,
 oldest first, tombstones included::
 
     {"code": "x7Kq2aB", "url": "https://example.com/", "created_at": "2026-11-28T13:00:00Z",
      "expires_at": null, "max_visits": null, "hits": 3, "alias": false,
-     "deleted_at": null, "daily": {"2026-11-28": 2, "2026-11-29": 1}}
+     "deleted_at": null, "daily": {"2026-11-28": 2, "2026-11-29": 1},
+     "title": "Docs", "tags": ["work"], "redirect_status": null, "forward_query": false,
+     "fallback_url": null, "password_hash": null, "updated_at": null, "revision": 0}
 
 (one line per link in the file). Times are RFC 3339 in UTC, with microseconds when
 they have any; ``daily`` holds the per-day counters (days with hits only); ``hits`` is
 the total, which may exceed the days' sum (hits counted before days were kept, or
 imported from elsewhere). A reader refuses unknown keys rather than drop data.
+
+``password_hash`` is the salted scrypt (or PBKDF2) hash a protected link keeps, never
+the password: exporting it is what lets a link moved to another store keep asking for
+the same password. An export of protected links is therefore as sensitive as the
+database itself (anyone holding it can try guesses offline at the hash's cost): keep
+it where the database is kept.
+
+**Versions.** Version 1 (before link management) has only the first nine keys;
+version 2 adds ``title``, ``tags``, ``redirect_status``, ``forward_query``,
+``fallback_url``, ``password_hash``, ``updated_at`` and ``revision``. Both are read
+(the links of a version 1 file get the new fields empty, and its lines may not carry
+the new keys); a file without a header line is read as the newest version, whose keys
+are a superset of the older ones; a header of a version this code does not know
+(a later minilink's) stops the import at line 1. The new values are checked as the
+core checks them (``minilink.core.options``) and must already be in the form minilink
+stores (lower-case tags without duplicates, a trimmed title): an import restores, it
+does not tidy up.
 
 **Streaming**: ``export_jsonl`` writes links as ``Store.export`` reads them, a page at
 a time; the importers parse one line at a time and ``Store.restore`` stores batches
@@ -74,6 +93,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT",
     "FORMATS",
+    "VERSIONS",
     "ImportResult",
     "Progress",
     "dump_entry",
@@ -85,12 +105,15 @@ __all__ = [
     "read_yourls",
 ]
 
-#: The header line of a JSON lines export.
-FORMAT = {"format": "minilink-links", "version": 1}
+#: The versions of the JSON lines export that ``read_jsonl`` reads, oldest first.
+VERSIONS = (1, 2)
+_NEWEST = VERSIONS[-1]
+#: The header line of a JSON lines export (of the version written: the newest).
+FORMAT = {"format": "minilink-links", "version": _NEWEST}
 #: What ``import_links`` reads.
 FORMATS = ("jsonl", "yourls", "shlink")
 
-_KEYS = frozenset(
+_KEYS_V1 = frozenset(
     (
         "code",
         "url",
@@ -103,6 +126,22 @@ _KEYS = frozenset(
         "daily",
     )
 )
+_KEYS_V2 = _KEYS_V1 | frozenset(
+    (
+        "title",
+        "tags",
+        "redirect_status",
+        "forward_query",
+        "fallback_url",
+        "password_hash",
+        "updated_at",
+        "revision",
+    )
+)
+#: The keys a line of each version may have.
+_KEYS = {1: _KEYS_V1, 2: _KEYS_V2}
+#: How a password hash begins (the schemes of ``minilink.core.passwords``).
+_HASH_SCHEMES = ("scrypt$", "pbkdf2-sha256$")
 _YOURLS_COLUMNS = ("keyword", "url", "title", "timestamp", "ip", "clicks")
 
 
@@ -123,7 +162,8 @@ class ImportResult:
 
 
 def dump_entry(entry: Entry) -> str:
-    """One link as its line of the export (without the newline)."""
+    """One link as its line of the export (without the newline), in the version of
+    ``FORMAT``."""
     link, days = entry
     return json.dumps(
         {
@@ -136,23 +176,32 @@ def dump_entry(entry: Entry) -> str:
             "alias": link.alias,
             "deleted_at": format_optional(link.deleted_at),
             "daily": dict(days),
+            "title": link.title,
+            "tags": list(link.tags),
+            "redirect_status": link.redirect_status,
+            "forward_query": link.forward_query,
+            "fallback_url": link.fallback_url,
+            "password_hash": link.password_hash,
+            "updated_at": format_optional(link.updated_at),
+            "revision": link.revision,
         },
         separators=(",", ":"),
     )
 
 
-def load_entry(line: str) -> Entry:
-    """The link a line of the export describes; raises ``ValueError`` saying what is
-    wrong with it."""
+def load_entry(line: str, version: int = _NEWEST) -> Entry:
+    """The link a line of an export of ``version`` (one of ``VERSIONS``) describes;
+    raises ``ValueError`` saying what is wrong with it."""
     try:
         data = json.loads(line)
     except ValueError as exc:
         raise ValueError(f"not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError("a link must be a JSON object")
-    unknown = sorted(set(data) - _KEYS)
+    unknown = sorted(set(data) - _KEYS[version])
     if unknown:
-        raise ValueError(f"unknown keys {', '.join(unknown)}")
+        later = " (keys of a later export version)" if set(unknown) <= _KEYS_V2 else ""
+        raise ValueError(f"unknown keys {', '.join(unknown)}{later}")
     code = data.get("code")
     if not isinstance(code, str) or not is_code(code):
         raise ValueError(f"{code!r} is not a code ([A-Za-z0-9_-], 1 to 64 characters)")
@@ -183,8 +232,67 @@ def load_entry(line: str) -> Entry:
         hits=hits,
         alias=alias,
         deleted_at=_parse_time(data.get("deleted_at"), "deleted_at", code),
+        **_options(data, code),
     )
     return check_entry((link, tuple(daily.items())))
+
+
+def _options(data: dict[str, Any], code: str) -> dict[str, Any]:
+    """The fields of version 2 in ``data`` (absent ones are left to ``Link``'s
+    defaults), checked as the core checks them, in the form it stores them."""
+    from minilink.core.errors import BadRequest
+    from minilink.core.options import check_redirect_status, check_tags, check_title
+
+    fields: dict[str, Any] = {}
+    try:
+        if "title" in data:
+            title = data["title"]
+            fields["title"] = check_title(title)
+            if fields["title"] != title:
+                raise ValueError("the title must not be empty or start or end with spaces")
+        if "tags" in data:
+            tags = data["tags"]
+            fields["tags"] = check_tags(tags)
+            if tags is not None and list(fields["tags"]) != tags:
+                raise ValueError("tags must be a list of lower-case tags without duplicates")
+        if "redirect_status" in data:
+            fields["redirect_status"] = check_redirect_status(data["redirect_status"])
+    except BadRequest as exc:
+        raise ValueError(f"link {code!r}: {_lower_first(exc.message.rstrip('.'))}") from None
+    except ValueError as exc:
+        raise ValueError(f"link {code!r}: {exc}") from None
+    if "forward_query" in data:
+        if not isinstance(data["forward_query"], bool):
+            raise ValueError(f"link {code!r}: forward_query must be true or false")
+        fields["forward_query"] = data["forward_query"]
+    fallback = data.get("fallback_url")
+    if fallback is not None and not (isinstance(fallback, str) and _safe_url(fallback)):
+        raise ValueError(
+            f"link {code!r}: the fallback_url must be printable ASCII without spaces, or null"
+        )
+    fields["fallback_url"] = fallback
+    stored = data.get("password_hash")
+    if stored is not None and not (
+        isinstance(stored, str)
+        and len(stored) <= 1000
+        and _safe_url(stored)
+        and stored.startswith(_HASH_SCHEMES)
+    ):
+        raise ValueError(
+            f"link {code!r}: the password_hash must be a hash minilink made "
+            "(scrypt$... or pbkdf2-sha256$...), or null"
+        )
+    fields["password_hash"] = stored
+    fields["updated_at"] = _parse_time(data.get("updated_at"), "updated_at", code)
+    revision = data.get("revision", 0)
+    if not _integer(revision) or revision < 0:
+        raise ValueError(f"link {code!r}: revision must be a whole number of at least 0")
+    fields["revision"] = revision
+    return fields
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def export_jsonl(
@@ -208,34 +316,45 @@ def export_jsonl(
 
 
 def read_jsonl(lines: Iterable[str]) -> Iterator[Entry]:
-    """The links of an export, one by one; ``ValueError`` names a bad line."""
+    """The links of an export of any of ``VERSIONS``, one by one; ``ValueError``
+    names a bad line (or a header of a version this code does not read)."""
     first = True
+    version = _NEWEST  # without a header line
     for number, line in enumerate(_text(lines), 1):
         if not line.strip():
             continue
         if first:
             first = False
             if line.lstrip().startswith('{"format"'):
-                _check_header(line, number)
+                version = _check_header(line, number)
                 continue
         try:
-            yield load_entry(line)
+            yield load_entry(line, version)
         except ValueError as exc:
             raise ValueError(f"line {number}: {exc}") from None
 
 
-def _check_header(line: str, number: int) -> None:
+def _check_header(line: str, number: int) -> int:
+    """The version a header line names; ``ValueError`` for one this code cannot read."""
     try:
         header = json.loads(line)
     except ValueError:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT["format"]:
         raise ValueError(f"line {number}: not a minilink export header")
-    if header.get("version") != FORMAT["version"]:
+    version = header.get("version")
+    readable = " and ".join(str(v) for v in VERSIONS)
+    if isinstance(version, int) and not isinstance(version, bool) and version > _NEWEST:
         raise ValueError(
-            f"line {number}: export format version {header.get('version')!r} is not "
-            f"{FORMAT['version']}; upgrade minilink"
+            f"line {number}: the export is of format version {version}, newer than the "
+            f"versions this minilink reads ({readable}); upgrade minilink to import it"
         )
+    if not _integer(version) or version not in VERSIONS:
+        raise ValueError(
+            f"line {number}: export format version {version!r} is not one this minilink "
+            f"reads ({readable})"
+        )
+    return int(version)
 
 
 # -- other shorteners' CSV ------------------------------------------------------------------

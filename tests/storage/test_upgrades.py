@@ -101,9 +101,23 @@ def test_a_postgres_database_of_an_earlier_version_opens_losslessly(version: int
             _assert_still_works(store)
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
 @pytest.mark.parametrize("version", VERSIONS)
-def test_an_export_of_an_earlier_version_still_imports(version: int) -> None:
+def test_an_export_of_an_earlier_version_still_imports(
+    version: int, kind: str, tmp_path: Path
+) -> None:
+    from minilink.transfer import FORMAT
+
     text = (FIXTURES / f"export-v{version}.jsonl").read_text(encoding="utf-8")
-    with MemoryStore() as store:
-        import_links(store, text.splitlines(keepends=True))
+    store: Store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "links.db")
+    with store:
+        result = import_links(store, text.splitlines(keepends=True))
+        assert result.stored == result.read == len(_entries(text))
         _assert_lossless(store, version)
+        _assert_still_works(store)
+        # Exported again, in today's version, with every field of today's links.
+        out = io.StringIO()
+        export_jsonl(store, out)
+        header, first = (json.loads(line) for line in out.getvalue().splitlines()[:2])
+        assert header == FORMAT
+        assert {"title", "tags", "password_hash", "revision"} <= set(first)
