@@ -1,4 +1,5 @@
-"""Hypothesis strategies for what minilink is given: URLs, aliases and raw HTTP requests.
+"""Hypothesis strategies for what minilink is given: URLs, aliases, link options, merge
+patches and raw HTTP requests.
 
 Theory of operation
 -------------------
@@ -17,14 +18,33 @@ fails. The strategies make promises the tests lean on:
   before the query, ``////host``, overlong URLs, bad ports, numeric hosts that are
   not a dotted quad (``0x7f.1``), malformed hosts, and links back to ``own_host``.
 * ``aliases()`` / ``bad_aliases()`` draw aliases ``validate_alias`` accepts / refuses.
+* ``titles()``, ``tag_lists()``, ``redirect_statuses()``, ``passwords()`` draw values
+  of the options of SPEC section 9 that ``minilink.core.options`` (and
+  ``validate_password``) accept, and ``bad_titles()``, ``bad_tag_lists()``,
+  ``bad_redirect_statuses()``, ``bad_passwords()`` values they refuse with
+  ``BadRequest``. Titles are already in the form ``check_title`` returns (stripped,
+  1 to 200 characters), drawn from every script with combining marks, emoji
+  sequences, bidi and zero-width characters; tag lists come in any case with
+  duplicates, as ``check_tags`` takes them; passwords are any text of 1 to 1,000
+  characters, lone surrogates included. ``link_options()`` draws keyword arguments
+  of ``Shortener.create`` / ``update`` (the options only) that are all valid.
+* ``merge_patches(valid=None)`` draws JSON merge patches (RFC 7396) for
+  ``PATCH /api/links/{code}``, as the decoded JSON object: any of the editable keys
+  (``EDITABLE``) with valid values, ``null`` and invalid ones (wrong types, nested
+  objects and arrays, out-of-range numbers, bad URLs and times), now and then an
+  unknown key (``code``, ``hits``, ``URL``, ``""``...). ``valid=True`` draws only
+  patches every live link accepts (editable keys, valid values, ``expires_at``
+  within the next years); ``valid=False`` only patches with at least one unknown
+  key or invalid value; ``None`` either.
 * ``raw_requests(codes=..., admin_token=...)`` draws ``RawRequest`` values: any
   method token; a request-target whose path holds raw bytes (invalid UTF-8
   included), ``%00``, broken escapes, ``.``/``..`` and empty segments, around the
   routes minilink serves and the ``codes`` given; query strings; duplicate and odd
   headers (Host, Content-Type, Authorization, Origin and Referer, a Content-Length
   that is missing, invalid or lying, compressed or chunked bodies, crawler user
-  agents); and bodies of any content type and length (JSON built from the URL and
-  alias strategies, form data, binary). Each request starts from one of ``ROUTES``
+  agents, ``If-Match`` values good and garbled); and bodies of any content type and
+  length (JSON built from the URL and alias strategies, merge patches, form data with
+  passwords, binary). Each request starts from one of ``ROUTES``
   and has each part made odd about one time in four, so most reach a handler.
   Header names never contain ``_`` (servers disagree on what ``Content_Type``
   means) and the target never holds a space, a control byte or ``#``: a server
@@ -53,13 +73,24 @@ if TYPE_CHECKING:
     from minilink.testing.clients import Client, Result
 
 __all__ = [
+    "EDITABLE",
     "IDN_LABELS",
     "TRICKY",
     "RawRequest",
     "aliases",
     "bad_aliases",
+    "bad_passwords",
+    "bad_redirect_statuses",
+    "bad_tag_lists",
+    "bad_titles",
     "hostile_urls",
+    "link_options",
+    "merge_patches",
+    "passwords",
     "raw_requests",
+    "redirect_statuses",
+    "tag_lists",
+    "titles",
     "valid_urls",
 ]
 
@@ -333,6 +364,344 @@ def bad_aliases(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(sorted(RESERVED)).flatmap(_mixed_case))
 
 
+# -- link options (SPEC section 9) ------------------------------------------------------
+
+#: The keys a merge patch may hold (``PATCH /api/links/{code}``).
+EDITABLE = (
+    "url",
+    "title",
+    "tags",
+    "expires_at",
+    "max_visits",
+    "redirect_status",
+    "forward_query",
+    "fallback_url",
+    "password",
+)
+
+_MAX_TITLE = 200
+_MAX_TAGS = 10
+_MAX_TAG = 32
+_MAX_PASSWORD = 1000
+_TAG_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_-"
+
+#: Text a title may hold that is easy to get wrong: combining marks, emoji (with skin
+#: tones, ZWJ sequences and flags), right-to-left scripts with bidi controls,
+#: zero-width characters, characters outside the BMP, full-width forms, a BOM, the
+#: Kelvin sign, and text that looks like markup, SQL or a LIKE pattern.
+_ODD_TITLE_PARTS = (
+    "e\u0301",
+    "\U0001f469\u200d\U0001f4bb",
+    "\U0001f44d\U0001f3fd",
+    "\U0001f1eb\U0001f1f7",
+    "\u05e9\u05dc\u05d5\u05dd",
+    "\u0645\u0631\u062d\u0628\u0627",
+    "\u202eabc\u202c",
+    "\u200b",
+    "\u200d",
+    "\ufeff",
+    "\U0001d54f",
+    "\uff21\uff22",
+    "\u212a",
+    "\u0130",
+    "\u00df",
+    "\u2028",
+    "<script>alert(1)</script>",
+    "'; DROP TABLE links; --",
+    "100%",
+    "a_b",
+    "\\",
+    "&amp;",
+)
+# What check_title refuses: C0 and C1 controls, DEL and lone surrogates.
+_TITLE_CHAR = st.characters(exclude_categories=["Cc", "Cs"])
+
+
+def _title_text(max_size: int) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.text(_TITLE_CHAR, min_size=1, max_size=max_size),
+        st.lists(
+            st.one_of(st.sampled_from(_ODD_TITLE_PARTS), st.text(_TITLE_CHAR, max_size=8)),
+            min_size=1,
+            max_size=8,
+        ).map("".join),
+        st.text("abcXYZ 019", min_size=1, max_size=max_size),
+    )
+
+
+def titles() -> st.SearchStrategy[str]:
+    """Titles ``check_title`` accepts and returns unchanged: 1 to 200 characters of any
+    script (no control character or lone surrogate), without leading or trailing
+    whitespace; the longest ones now and then."""
+    return st.one_of(
+        _title_text(_MAX_TITLE),
+        st.text("ab\u00e9\U0001f600", min_size=_MAX_TITLE, max_size=_MAX_TITLE),
+    ).filter(lambda title: title == title.strip() and 1 <= len(title) <= _MAX_TITLE)
+
+
+@st.composite
+def bad_titles(draw: st.DrawFn) -> object:
+    """Titles ``check_title`` refuses: too long, holding a control character (C0,
+    DEL, C1) or a lone surrogate, or not a string at all."""
+    kind = draw(st.sampled_from(("long", "control", "surrogate", "type")))
+    if kind == "long":
+        return (
+            "x"
+            + draw(st.text("ab\u00e9 ", min_size=_MAX_TITLE - 1, max_size=_MAX_TITLE + 40))
+            + "x"
+        )
+    if kind == "type":
+        return draw(_JUNK.filter(lambda value: value is not None and not isinstance(value, str)))
+    good = draw(_title_text(20))
+    bad = draw(
+        st.characters(categories=["Cs"])
+        if kind == "surrogate"
+        else st.one_of(
+            st.sampled_from(("\x00", "\t", "\n", "\r", "\x1b", "\x7f", "\x85", "\x9f")),
+            st.characters(categories=["Cc"]),
+        )
+    )
+    at = draw(st.integers(0, len(good)))
+    return good[:at] + bad + good[at:]
+
+
+_tag = st.one_of(
+    st.text(_TAG_ALPHABET, min_size=1, max_size=_MAX_TAG),
+    st.sampled_from(("a", "-", "_", "0", "a-b", "a_b", "x" * _MAX_TAG, "news", "2026")),
+)
+
+
+@st.composite
+def tag_lists(draw: st.DrawFn) -> list[str]:
+    """Lists ``check_tags`` accepts: up to 10 distinct tags (after lower-casing) of 1 to
+    32 of ``a-z0-9_-``, in any ASCII case, with duplicates now and then (which
+    ``check_tags`` drops, keeping the first)."""
+    tags = draw(st.lists(_tag, max_size=_MAX_TAGS, unique=True))
+    cased = [draw(_mixed_case(tag)) if draw(st.booleans()) else tag for tag in tags]
+    if cased and draw(st.integers(0, 3)) == 0:
+        cased.insert(draw(st.integers(0, len(cased))), draw(st.sampled_from(cased)).upper())
+    return cased
+
+
+@st.composite
+def bad_tag_lists(draw: st.DrawFn) -> object:
+    """Tag lists ``check_tags`` refuses: more than 10 distinct tags, a tag that is
+    empty, too long or holds a character outside ``a-z0-9_-`` (space, ``.``, non-ASCII
+    letters, the Kelvin sign that lower-cases to ``k``), a tag that is no string, or
+    a value that is no list (a bare string, an object, a number)."""
+    kind = draw(st.sampled_from(("many", "empty", "long", "char", "type", "not-a-list")))
+    good = draw(st.lists(_tag, max_size=3, unique=True))
+    if kind == "many":
+        extra = draw(st.integers(_MAX_TAGS + 1, 3 * _MAX_TAGS))
+        return [f"t{i}" for i in range(extra)]
+    if kind == "not-a-list":
+        return draw(st.one_of(_tag, st.just({"a": "b"}), st.integers(), st.booleans()))
+    if kind == "empty":
+        bad: object = ""
+    elif kind == "long":
+        bad = draw(st.text(_TAG_ALPHABET, min_size=_MAX_TAG + 1, max_size=_MAX_TAG + 8))
+    elif kind == "type":
+        bad = draw(st.one_of(st.none(), st.integers(), st.just(["a"]), st.just({"a": 1})))
+    else:
+        char = draw(
+            st.one_of(
+                st.sampled_from((" ", ".", "/", "#", "\u212a", "\u0130", "\u00e9", "\x00", "\t")),
+                st.characters().filter(lambda c: c.lower() not in _TAG_ALPHABET),
+            )
+        )
+        word = draw(st.text(_TAG_ALPHABET, max_size=8))
+        bad = word[: len(word) // 2] + char + word[len(word) // 2 :]
+    return [*good, bad]
+
+
+def redirect_statuses() -> st.SearchStrategy[Optional[int]]:
+    """What ``check_redirect_status`` accepts: 301, 302, 307, 308 or ``None``."""
+    return st.sampled_from((None, 301, 302, 307, 308))
+
+
+def bad_redirect_statuses() -> st.SearchStrategy[object]:
+    """What it refuses: other statuses (a 303 or a 200 included), booleans, floats,
+    numeric strings, objects."""
+    return st.one_of(
+        st.sampled_from((300, 303, 304, 305, 306, 309, 200, 404, 0, -301, 3010, True, False)),
+        st.sampled_from(("301", "308 ", 301.0, 301.5, 1e308, [301], {"status": 301})),
+        st.integers().filter(lambda n: n not in (301, 302, 307, 308)),
+    )
+
+
+def passwords() -> st.SearchStrategy[str]:
+    """Passwords ``validate_password`` accepts: any text of 1 to 1,000 characters,
+    lone surrogates, NUL, spaces at either end and characters outside the BMP
+    included; the shortest and the longest ones now and then."""
+    anything = st.characters(exclude_categories=[])
+    return st.one_of(
+        st.text(anything, min_size=1, max_size=40),
+        st.text(st.characters(categories=["Cs", "Cc", "Zs"]), min_size=1, max_size=8),
+        st.sampled_from(("x", " ", "\x00", "\ud800", "\udfff\ud800", "pass word ", "\U0001f511")),
+        st.text("a\u00e9\U0001f511", min_size=_MAX_PASSWORD, max_size=_MAX_PASSWORD),
+    )
+
+
+def bad_passwords() -> st.SearchStrategy[object]:
+    """Passwords ``validate_password`` refuses: empty, over 1,000 characters, or not a
+    string (``null`` is no password to refuse: it removes one)."""
+    return st.one_of(
+        st.just(""),
+        st.text("ab", min_size=_MAX_PASSWORD + 1, max_size=_MAX_PASSWORD + 5),
+        st.integers(),
+        st.booleans(),
+        st.just(["secret"]),
+        st.just({"password": "secret"}),
+        st.floats(allow_nan=False),
+    )
+
+
+@st.composite
+def link_options(draw: st.DrawFn, *, passwords_too: bool = False) -> dict[str, Any]:
+    """Valid options of ``Shortener.create`` / ``update`` as keyword arguments: any
+    subset of title, tags, redirect status, query forwarding and a fallback URL (and
+    a password when ``passwords_too``: hashing one costs about 90 ms)."""
+    fields: dict[str, st.SearchStrategy[Any]] = {
+        "title": st.none() | titles(),
+        "tags": st.none() | tag_lists(),
+        "redirect_status": redirect_statuses(),
+        "forward_query": st.booleans(),
+        "fallback_url": st.none() | valid_urls(),
+    }
+    if passwords_too:
+        fields["password"] = st.none() | passwords()
+    keys = draw(st.lists(st.sampled_from(sorted(fields)), unique=True))
+    return {key: draw(fields[key]) for key in keys}
+
+
+# -- merge patches ----------------------------------------------------------------------
+
+_SCALAR: st.SearchStrategy[Any] = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**65), 2**65),
+    st.floats(allow_nan=False),
+    st.text(max_size=10),
+)
+#: JSON values nested a few levels deep, for keys that want something else.
+_JUNK: st.SearchStrategy[Any] = st.recursive(
+    _SCALAR,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(("url", "a", "", "$ref", "title")), inner, max_size=3),
+    ),
+    max_leaves=6,
+)
+#: Keys that are not editable: read-only fields, near misses, odd strings.
+_UNKNOWN_KEYS = (
+    "code",
+    "hits",
+    "alias",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "revision",
+    "password_hash",
+    "password_protected",
+    "short_url",
+    "expires_in",
+    "URL",
+    "Title",
+    "tags ",
+    "",
+    "__proto__",
+    "url\x00",
+)
+_VALID_TIMES = (
+    "2027-01-01T00:00:00Z",
+    "2030-06-15T12:30:00+02:00",
+    "2027-11-28T13:00:00.5-05:00",
+    "2040-02-29T23:59:59Z",
+)
+_BAD_TIMES = (
+    "2027-01-01T00:00:00",
+    "2027-13-01T00:00:00Z",
+    "2027-02-30T00:00:00Z",
+    "tomorrow",
+    "",
+    "9999-12-31T23:59:59Z",
+    "2027-01-01",
+    "1e9",
+    "2027-01-01T00:00:00Z\x00",
+)
+
+
+def _valid_values() -> dict[str, st.SearchStrategy[Any]]:
+    return {
+        "url": valid_urls(),
+        "title": st.none() | titles(),
+        "tags": st.none() | tag_lists(),
+        "expires_at": st.none() | st.sampled_from(_VALID_TIMES),
+        "max_visits": st.none() | st.sampled_from((1, 2, 10, 2**31 - 1)) | st.integers(1, 10**6),
+        "redirect_status": redirect_statuses(),
+        "forward_query": st.booleans(),
+        "fallback_url": st.none() | valid_urls(),
+        "password": st.none() | passwords(),
+    }
+
+
+def _invalid_values() -> dict[str, st.SearchStrategy[Any]]:
+    junk: st.SearchStrategy[Any] = st.one_of(
+        _JUNK.filter(lambda value: value is not None), st.just({}), st.just([])
+    )
+    return {
+        "url": st.one_of(st.none(), hostile_urls(), junk.filter(lambda v: not isinstance(v, str))),
+        "title": st.one_of(bad_titles(), junk.filter(lambda v: not isinstance(v, str))),
+        "tags": st.one_of(bad_tag_lists(), st.just({"a": 1})),
+        "expires_at": st.one_of(
+            st.sampled_from(_BAD_TIMES), junk.filter(lambda v: not isinstance(v, str))
+        ),
+        "max_visits": st.one_of(
+            st.sampled_from((0, -1, 2**31, 2**63, 1.5, 2.0, True, "5", [5])),
+            junk.filter(lambda v: not isinstance(v, int) or isinstance(v, bool)),
+        ),
+        "redirect_status": bad_redirect_statuses(),
+        "forward_query": st.one_of(
+            st.sampled_from((0, 1, "true", "false", "", [True])),
+            junk.filter(lambda v: v is not None and not isinstance(v, bool)),
+        ),
+        "fallback_url": st.one_of(
+            hostile_urls(), junk.filter(lambda v: v is not None and not isinstance(v, str))
+        ),
+        "password": bad_passwords(),
+    }
+
+
+@st.composite
+def merge_patches(draw: st.DrawFn, *, valid: Optional[bool] = None) -> dict[str, Any]:
+    """JSON merge patches of a link, as decoded JSON objects (see the module docstring).
+
+    With ``valid=True`` each patch has 1 to 4 editable keys with values any live link
+    accepts (``null`` clears, except for ``url``); with ``valid=False`` each has at
+    least one unknown key or invalid value, among valid ones; with ``None`` either,
+    mostly valid.
+    """
+    good = _valid_values()
+    keys = draw(
+        st.lists(
+            st.sampled_from(EDITABLE), min_size=0 if valid is None else 1, max_size=4, unique=True
+        )
+    )
+    patch: dict[str, Any] = {key: draw(good[key]) for key in keys}
+    if valid is True:
+        return patch
+    if valid is None and draw(st.integers(0, 2)) != 0:
+        return patch
+    bad = _invalid_values()
+    for _ in range(draw(st.integers(1, 2))):
+        if draw(st.integers(0, 3)) == 0:
+            patch[draw(st.sampled_from(_UNKNOWN_KEYS))] = draw(_JUNK)
+        else:
+            key = draw(st.sampled_from(EDITABLE))
+            patch[key] = draw(bad[key])
+    return patch
+
+
 # -- raw HTTP requests ----------------------------------------------------------------
 
 
@@ -394,6 +763,10 @@ ROUTES = (
     ("DELETE", "/api/links/{}", "none"),
     ("GET", "/api/links/{}/stats", "none"),
     ("GET", "/api/openapi.json", "none"),
+    ("PATCH", "/api/links/{}", "patch"),
+    ("PATCH", "/api/links/{}", "patch"),
+    ("GET", "/api/tags", "none"),
+    ("POST", "/{}", "password"),
 )
 _METHODS = (
     "GET",
@@ -499,7 +872,20 @@ def _mangle(draw: st.DrawFn, path: str) -> str:
     return "/" + "/".join(parts)
 
 
-_QUERY_NAMES = ("url", "alias", "days", "limit", "after", "x", "", "URL")
+_QUERY_NAMES = (
+    "url",
+    "alias",
+    "days",
+    "limit",
+    "after",
+    "x",
+    "",
+    "URL",
+    "q",
+    "tag",
+    "state",
+    "sort",
+)
 _QUERY_VALUES = (
     "",
     "1",
@@ -522,13 +908,24 @@ _QUERY_VALUES = (
     "%",
     "%00",
     "https%3A%2F%2Fexample.com%2F",
+    "live",
+    "expired",
+    "deleted",
+    "all",
+    "LIVE",
+    "created",
+    "hits",
+    "updated",
+    "%25",
+    "_",
+    "news",
 )
 
 
 def _query(draw: st.DrawFn, codes: tuple[str, ...], route: str) -> str:
     names = {
         "/": ("url",),
-        "/api/links": ("limit", "after"),
+        "/api/links": ("limit", "after", "q", "tag", "state", "sort"),
         "/api/links/{}/stats": ("days",),
     }.get(route, ())
     if not names and not _weird(draw):
@@ -580,6 +977,28 @@ _CONTENT_TYPES = (
     "application/json\xe9",
 )
 _LENGTHS = ("", " ", "abc", "-1", "1.5", "+5", "0x10", "1e3", str(10**12), str(10**20))
+#: ``If-Match`` values: current or stale revisions (links start at ``"r0"``), weak
+#: and listed tags, ``*``, and garbage.
+_IF_MATCH = (
+    '"r0"',
+    '"r1"',
+    '"r2"',
+    "r0",
+    'W/"r0"',
+    '"r0", "r1"',
+    '"r1", "r0"',
+    "*",
+    '"r-1"',
+    '"r99999999999999999999"',
+    '"r0x1"',
+    '""',
+    "",
+    '"',
+    '"r0',
+    '"\xe9"',
+    "\xff\xfe",
+    '"r0"' * 50,
+)
 _AGENTS = (
     "Mozilla/5.0",
     "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
@@ -664,6 +1083,40 @@ def _json_body(draw: st.DrawFn, codes: tuple[str, ...]) -> bytes:
     )
 
 
+def _patch_body(draw: st.DrawFn) -> bytes:
+    patch = draw(merge_patches())
+    if "password" in patch and not _weird(draw):
+        del patch["password"]  # hashing one costs ~90 ms: now and then only
+    if not _weird(draw, 6):
+        # ASCII escapes: lone surrogates have no UTF-8 form, JSON's \uXXXX has one.
+        return json.dumps(patch).encode("utf-8")
+    return draw(
+        st.sampled_from(
+            (
+                json.dumps([patch]).encode("utf-8"),
+                json.dumps(patch).encode("utf-8")[:-1],
+                b'{"title": "a", "title": "b"}',
+                b'{"tags": ["a"], "tags": null}',
+                b'{"max_visits": 1e400}',
+                b'{"title": "\\ud800"}',
+                b'{"password": "\\udfff"}',
+                b"null",
+                b"[]",
+                b"{}",
+                b"",
+            )
+        )
+    )
+
+
+def _password_body(draw: st.DrawFn) -> bytes:
+    password = draw(st.one_of(st.text(max_size=12), st.sampled_from(("", "secret", "%", "+"))))
+    body = "password=" + quote(password.encode("utf-8", "surrogatepass"), safe="")
+    if _weird(draw, 6):
+        body += draw(st.sampled_from(("&password=x", "&", "&x=1", "%FF")))
+    return body.encode("ascii")
+
+
 def _form_body(draw: st.DrawFn) -> bytes:
     url = draw(st.one_of(valid_urls(), hostile_urls(own_host="testserver"), st.text(max_size=10)))
     pairs = [("url", url)]
@@ -700,12 +1153,16 @@ def raw_requests(
         method = draw(st.one_of(st.sampled_from(_METHODS), st.text(_TOKEN, min_size=1, max_size=8)))
     target = _target(draw, codes, route)
     if _weird(draw, 6):
-        kind = draw(st.sampled_from(("none", "json", "form", "binary")))
+        kind = draw(st.sampled_from(("none", "json", "form", "patch", "binary")))
     body = b""
     if kind == "json":
         body = _json_body(draw, codes)
     elif kind == "form":
         body = _form_body(draw)
+    elif kind == "patch":
+        body = _patch_body(draw)
+    elif kind == "password":
+        body = _password_body(draw)
     elif kind == "binary":
         body = draw(st.binary(max_size=64))
     if _weird(draw, 12):
@@ -718,7 +1175,9 @@ def raw_requests(
         headers.append(("Host", draw(st.sampled_from(_HOSTS))))
     natural = {
         "json": "application/json",
+        "patch": draw(st.sampled_from(("application/merge-patch+json", "application/json"))),
         "form": "application/x-www-form-urlencoded",
+        "password": "application/x-www-form-urlencoded",
     }.get(kind)
     if natural is not None and not _weird(draw):
         content_type: Optional[str] = natural
@@ -744,8 +1203,10 @@ def raw_requests(
         if _weird(draw, 6):
             headers.append(("Content-Length", str(len(body))))
     bearer = f"Bearer {admin_token}" if admin_token else "Bearer x"
-    if route.startswith("/api/links") and method in ("GET", "DELETE") and not _weird(draw):
+    if route.startswith("/api/") and method in ("GET", "DELETE", "PATCH") and not _weird(draw):
         headers.append(("Authorization", bearer))
+    if method == "PATCH" and _weird(draw, 2):
+        headers.append(("If-Match", draw(st.sampled_from(_IF_MATCH))))
     extras = st.sampled_from(
         (
             ("Authorization", bearer),
