@@ -22,6 +22,19 @@ Every adapter calls ``App.handle`` with a plain ``Request`` and writes the retur
   browser and is let through. The JSON API needs no such check: it takes no cookies,
   so a cross-site page gains nothing by calling it that it could not do itself, and
   ``application/json`` cannot be sent cross-site without a CORS preflight.
+* A link's options apply at redirect time: its own status; the visitor's query
+  added to the target (``forward_query``, checked like any target, 400 when the
+  query makes it invalid); for an expired or used-up link, a 302 to its
+  ``fallback_url`` instead of the 410 (temporary, as an edit may revive the link;
+  no hit counted; a deleted link stays 410).
+* A protected link answers ``GET``/``HEAD`` with the password form (200, no
+  redirect, no hit, ``Cache-Control: no-store``; the page depends on the code
+  alone, never on the target). ``POST`` with the right ``password`` redirects with
+  303 See Other whatever the link's status (a 307 or 308 would make the browser
+  post the password on to the target), counting the hit; a wrong one is 403 with
+  the form again, a missing or malformed one 400, past the guess limit 429 with
+  ``Retry-After``. The post is refused cross-site as the home form's is. A POST to
+  any other code is 405, as it always was.
 * The redirect (the hot path, and under CGI the whole life of a process) imports no
   more than this module, the service and the store: JSON, HTML, query parsing and
   URL validation are imported by the requests that need them.
@@ -32,6 +45,7 @@ from __future__ import annotations
 from minilink.core.codes import is_code
 from minilink.core.errors import (
     BadRequest,
+    Gone,
     MethodNotAllowed,
     MinilinkError,
     NotFound,
@@ -198,7 +212,10 @@ class App:
                 return pages.robots(self, request)
             if not is_code(code):
                 raise NotFound("There is no such page.")
-            allow_methods(method, _GET)
+            if method != "GET" and method != "HEAD":
+                if method == "POST" and self.shortener.protected(code):
+                    return self._unlock(request, code)
+                allow_methods(method, _GET)
             return self._redirect(request, code)
         if n == 0:
             allow_methods(method, ("GET", "HEAD", "POST"))
@@ -215,14 +232,47 @@ class App:
 
     def _redirect(self, request: Request, code: str) -> Response:
         count = request.method == "GET" and not self._is_crawler(request)
-        url = self.shortener.target(code, count=count)
-        # The same link gives the same (immutable) answer: made once, while it is hot.
-        response = self._redirects.get(url)
-        if response is None:
-            if len(self._redirects) >= _REDIRECTS_KEPT:
-                self._redirects.clear()
-            response = self._redirects[url] = redirect(self.config.redirect_status, url)
-        return response
+        try:
+            link = self.shortener.follow(code, count=count, query=request.query)
+        except Gone as gone:
+            return self._fallback(code, gone)
+        if link.password_hash is not None:
+            from minilink.core import pages
+
+            return pages.password_form(self, request, link.code, 200)
+        if link.redirect_status is None and not link.forward_query:
+            # The same link gives the same (immutable) answer: made once, while hot.
+            url = link.url
+            response = self._redirects.get(url)
+            if response is None:
+                if len(self._redirects) >= _REDIRECTS_KEPT:
+                    self._redirects.clear()
+                response = self._redirects[url] = redirect(self.config.redirect_status, url)
+            return response
+        status = link.redirect_status or self.config.redirect_status
+        return redirect(status, self.shortener.destination(link, request.query))
+
+    def _fallback(self, code: str, gone: Gone) -> Response:
+        """The answer for a link that raised ``gone``: a 302 to its fallback, else
+        ``gone`` itself (410)."""
+        url = self.shortener.fallback(code)
+        if url is None:
+            raise gone
+        # Always temporary: an edit may bring the link back (a later expiry, a higher
+        # visit limit), and a browser keeps a 301 or 308 for good.
+        return redirect(302, url)
+
+    def _unlock(self, request: Request, code: str) -> Response:
+        """``POST /{code}`` of a protected link: the password form's answer."""
+        # As the home form: a page on another site could otherwise spend a visitor's
+        # guesses (and lock them out of the link for a minute) without their knowing.
+        self.site.check_form_origin(request)
+        from minilink.core import pages
+
+        try:
+            return pages.unlock(self, request, code, count=not self._is_crawler(request))
+        except Gone as gone:
+            return self._fallback(code, gone)
 
     def _health(self) -> Response:
         try:

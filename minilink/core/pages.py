@@ -38,10 +38,12 @@ from html import escape
 from minilink.core.errors import (
     AliasTaken,
     BadRequest,
+    Forbidden,
     InvalidAlias,
     InvalidURL,
     MinilinkError,
     NotFound,
+    RateLimited,
 )
 from minilink.core.forms import parse_query, read_body, single
 from minilink.core.http import Request, Response, redirect
@@ -64,10 +66,12 @@ __all__ = [
     "create",
     "error",
     "home",
+    "password_form",
     "preview",
     "qr",
     "qr_svg",
     "robots",
+    "unlock",
 ]
 
 _STYLE = """
@@ -232,6 +236,7 @@ def _page(
     description: str = _DESCRIPTION,
     script: bool = False,
     extra: tuple[tuple[str, str], ...] = (),
+    cache: str = "no-cache",
 ) -> Response:
     document = (
         "<!doctype html>\n"
@@ -255,7 +260,7 @@ def _page(
             *_HEADERS,
             # Previews show live counts and forms carry what was typed: never reuse
             # a stored copy without asking again.
-            ("Cache-Control", "no-cache"),
+            ("Cache-Control", cache),
             *extra,
         ),
         body,
@@ -417,7 +422,7 @@ def preview(app: App, request: Request, code: str) -> Response:
     stats = app.shortener.stats(code, 30)
     origin = app.site.origin(request)
     short = f"{origin}/{link.code}"
-    main = _preview_main(link, short, stats, qr_svg(short, inline=True))
+    main = _preview_main(link, short, stats, qr_svg(short, inline=True), app.config.redirect_status)
     return _page(
         200,
         f"Preview of {link.code}",
@@ -442,7 +447,16 @@ def _host(url: str) -> str:
     return urlsplit(url).hostname or ""
 
 
-def _preview_main(link: Link, short: str, stats: Stats, qr_markup: Optional[str]) -> str:
+def _leads_to(link: Link, short: str) -> str:
+    """The "Leads to" card's target part: the target and its host, or for a protected
+    link a sentence saying that only the password shows it (nothing of the target)."""
+    if link.protected:
+        return (
+            '<p id="protected"><strong>Protected by a password.</strong> Where this link '
+            "leads is shown to nobody until the password is given.</p>"
+            '<p class="actions">'
+            f'<a class="button quiet" href="{_e(short)}">Give the password</a></p>'
+        )
     host = _host(link.url)
     idn = ""
     if any(label.startswith("xn--") for label in host.split(".")):
@@ -450,6 +464,38 @@ def _preview_main(link: Link, short: str, stats: Stats, qr_markup: Optional[str]
             " It is an internationalised name, shown in its ASCII form (punycode) so that "
             "look-alike letters cannot hide the real address."
         )
+    return (
+        f'<p class="target" id="target">{_e(link.url)}</p>'
+        f'<p class="hint">Host: <strong id="target-host">{_e(host)}</strong>.{idn}</p>'
+    )
+
+
+def _options(link: Link, default_status: int) -> str:
+    """The ``<dt>``/``<dd>`` rows of the options that change a redirect. A protected
+    link's fallback is not shown either: only that it has one."""
+    from minilink.core.http import REASONS
+
+    status = link.redirect_status or default_status
+    how = f"{status} {REASONS.get(status, '')}"
+    if link.redirect_status is None:
+        how += " (the default)"
+    if link.fallback_url is None:
+        after = "Answers 410 Gone"
+    elif link.protected:
+        after = "Sends visitors to another address (not shown: the link is protected)"
+    else:
+        after = f'Sends visitors to <span id="fallback">{_e(link.fallback_url)}</span>'
+    query = "Added to the target" if link.forward_query else "Not passed on"
+    return (
+        f'<dt>Redirect</dt><dd id="redirect-status">{_e(how)}</dd>'
+        f'<dt>Visitor&#39;s query</dt><dd id="forward-query">{query}</dd>'
+        f'<dt>When expired or used up</dt><dd id="fallback-url">{after}</dd>'
+    )
+
+
+def _preview_main(
+    link: Link, short: str, stats: Stats, qr_markup: Optional[str], default_status: int = 302
+) -> str:
     limit = "" if link.max_visits is None else f" of {link.max_visits} allowed"
     if qr_markup is None:
         qr_part = (
@@ -467,17 +513,20 @@ def _preview_main(link: Link, short: str, stats: Stats, qr_markup: Optional[str]
         '<div class="card"><h2>Short URL</h2>'
         f'<p class="short"><a id="short-url" href="{_e(short)}">{_e(short)}</a></p>'
         '<p id="copy-status" class="hint" role="status"></p></div>'
-        '<div class="card"><h2>Leads to</h2>'
-        f'<p class="target" id="target">{_e(link.url)}</p>'
-        f'<p class="hint">Host: <strong id="target-host">{_e(host)}</strong>.{idn}</p>'
-        "<dl>"
+        '<div class="card"><h2>Leads to</h2>' + _leads_to(link, short) + "<dl>"
         f"<dt>Created</dt><dd>{_when(link.created_at)}</dd>"
         f"<dt>Expires</dt><dd>{_when(link.expires_at)}</dd>"
         f'<dt>Visits</dt><dd><span id="hits">{link.hits}</span>{_e(limit)}</dd>'
-        "</dl>"
-        '<p class="actions">'
-        f'<a class="button quiet" href="{_e(link.url)}" rel="noreferrer noopener">'
-        "Continue to the target</a></p></div>"
+        + _options(link, default_status)
+        + "</dl>"
+        + (
+            ""
+            if link.protected
+            else '<p class="actions">'
+            f'<a class="button quiet" href="{_e(link.url)}" rel="noreferrer noopener">'
+            "Continue to the target</a></p>"
+        )
+        + "</div>"
         '<div class="card"><h2>Visits in the last 30 days</h2>' + chart(stats.daily) + "</div>"
         '<div class="card"><h2>QR code</h2>' + qr_part + "</div>"
     )
@@ -522,6 +571,82 @@ def chart(daily: tuple[tuple[str, int], ...]) -> str:
         '<table><thead><tr><th scope="col">Day (UTC)</th><th scope="col">Visits</th></tr>'
         f"</thead><tbody>{rows}</tbody></table></details>"
     )
+
+
+# -- the password form ---------------------------------------------------------------
+
+
+def password_form(
+    app: App,
+    request: Request,
+    code: str,
+    status: int,
+    *,
+    error: Optional[str] = None,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> Response:
+    """The page of a protected link: a password form, posted to the page's own URL
+    (so that a query the link forwards is kept). It is made of the code and the
+    request alone, never of the link, so that it shows nothing of the target, and
+    it is never stored (``no-store``): what was typed is not kept either."""
+    home_url = _home_url(app, request)
+    errors = {} if error is None else {"password": error}
+    main = (
+        "<h1>This link is protected</h1>"
+        '<div class="card">'
+        f"<p>The short link <strong>{_e(code)}</strong> needs a password. Ask whoever "
+        "gave you the link for it.</p>"
+        '<form method="post">'
+        + _field(
+            "password",
+            "Password",
+            '<input<CONTROL type="password" required maxlength="1000" '
+            'autocomplete="current-password">',
+            "",
+            errors,
+        )
+        + '<button type="submit">Continue</button></form></div>'
+    )
+    return _page(
+        status,
+        "Password needed",
+        main,
+        home_url,
+        description="This short link needs a password.",
+        extra=extra,
+        cache="no-store",
+    )
+
+
+def unlock(app: App, request: Request, code: str, *, count: bool = True) -> Response:
+    """``POST /{code}`` of a protected link: field ``password`` (form data). The right
+    one: 303 to the target (its hit counted); a wrong one: 403 and the form again;
+    missing, blank, repeated or not UTF-8: 400 and the form; past the guess limit:
+    429 with ``Retry-After``. ``Gone`` (for the fallback) and the body's 413/415
+    are left to the caller."""
+    from minilink.core.passwords import MAX_PASSWORD
+
+    try:
+        body = read_body(request, "application/x-www-form-urlencoded", app.config.max_body_bytes)
+        password = single(parse_query(body.decode("latin-1")), "password")
+        if not password:
+            raise BadRequest("Enter the password.")
+        if len(password) > MAX_PASSWORD:
+            raise BadRequest(f"A password has at most {MAX_PASSWORD} characters.")
+    except BadRequest as exc:
+        return password_form(app, request, code, 400, error=exc.message)
+    try:
+        link = app.shortener.unlock(
+            code, password, client=app.site.client(request), count=count, query=request.query
+        )
+    except Forbidden as exc:
+        return password_form(app, request, code, 403, error=exc.message)
+    except RateLimited as exc:
+        retry = (("Retry-After", str(exc.retry_after)),)
+        return password_form(app, request, code, 429, error=exc.message, extra=retry)
+    # 303 whatever the link's own status: this answers a POST, and a 307 or 308
+    # would have the browser post the password on to the target.
+    return redirect(303, app.shortener.destination(link, request.query))
 
 
 # -- the QR code ---------------------------------------------------------------------

@@ -17,6 +17,12 @@ seeded generator and get the same codes every run.
 * ``visit`` records a hit (a total and a per-day counter, nothing about the visitor);
   ``resolve`` counts nothing. A link with a visit limit is counted with the store's
   conditional increment, so two racing visitors cannot both take the last visit.
+* A redirect asks ``follow``: the live link, its hit counted, except for a
+  protected link (a password is needed first: ``unlock``, which limits guesses
+  per client and link). An expired or used-up link raises ``Gone``, and
+  ``fallback`` then says where it sends visitors instead, if anywhere; the
+  fallback counts no hit. ``destination`` adds the visitor's query to the
+  target for a link that forwards it.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ if TYPE_CHECKING:
 
     from minilink.storage.base import Store
 
-__all__ = ["Shortener", "Stats"]
+__all__ = ["GUESSES", "GUESS_WINDOW", "Shortener", "Stats"]
 
 #: Collisions tolerated at one code length before the length grows by one.
 _TRIES_PER_LENGTH = 3
@@ -313,6 +319,119 @@ class Shortener:
         building the updated link (this is every redirect's path)."""
         return self._visit(code, count).url
 
+    def follow(self, code: str, *, count: bool = True, query: str = "") -> Link:
+        """The live link a visit of ``code`` leads by, its hit recorded with ``count``,
+        unless the link is protected: then nothing is counted (the visitor gets the
+        password form, and ``unlock`` counts the hit once the password is given).
+        ``query`` is the visitor's raw query, checked first for a link that forwards
+        it, so that a visit refused for its query counts nothing.
+
+        Raises ``NotFound``, ``Gone`` (``fallback`` says where to send the visitor
+        then) or ``InvalidURL`` (see ``destination``). This is the path of every
+        redirect: one read, one hit, nothing built.
+        """
+        now = self.clock()
+        link = self._live(code, now)
+        if link.forward_query and query:
+            self.destination(link, query)
+        if (
+            count
+            and link.password_hash is None
+            and not self.store.hit(code, self._day(now), limit=link.max_visits)
+        ):
+            raise Gone(f"The link {code!r} has reached its visit limit.")
+        return link
+
+    def fallback(self, code: str) -> Optional[str]:
+        """Where ``code`` sends visitors instead of answering 410, once ``follow`` or
+        ``unlock`` raised ``Gone``: the link's ``fallback_url``, or ``None`` (no
+        fallback, unknown, or deleted: a deleted link answers 410 whatever it had).
+
+        Asked only after ``Gone``, so a link seen live here (a racing visitor took
+        the last visit after this read) still falls back. Counts nothing.
+        """
+        link = self.store.get(code) if is_code(code) else None
+        if link is None or link.deleted_at is not None:
+            return None
+        return link.fallback_url
+
+    def destination(self, link: Link, query: str) -> str:
+        """The URL a visit of ``link`` goes to, given the visitor's raw query string:
+        ``link.url``, with the query merged in when the link forwards it (see
+        ``minilink.core.forwarding``), the result checked like any target.
+
+        Raises ``InvalidURL`` when the visitor's query makes the URL invalid (too
+        long, whitespace or control characters).
+        """
+        if not link.forward_query or not query:
+            return link.url
+        from minilink.core.errors import InvalidURL
+        from minilink.core.forwarding import merge_query
+
+        merged = merge_query(link.url, query)
+        if merged == link.url:
+            return merged
+        try:
+            return self._url(merged, [])
+        except InvalidURL as exc:
+            raise InvalidURL(
+                f"This link adds your query to its target, and that query cannot be "
+                f"added: {exc.message}"
+            ) from None
+
+    def protected(self, code: str) -> bool:
+        """Whether ``code`` names a link (live, expired or used up, not deleted) that
+        needs a password. Counts nothing."""
+        link = self.store.get(code) if is_code(code) else None
+        return link is not None and link.deleted_at is None and link.password_hash is not None
+
+    def unlock(
+        self, code: str, password: str, *, client: str, count: bool = True, query: str = ""
+    ) -> Link:
+        """Visit the protected link ``code`` with ``password``, given by ``client``
+        (an address): the live link, its hit recorded with ``count``. ``query`` is
+        checked as ``follow`` checks it.
+
+        Guesses are limited per client and link: ``GUESSES`` a ``GUESS_WINDOW``
+        seconds, counted before the password is looked at, so that past the limit
+        even the right one is refused (``RateLimited``, with ``retry_after``).
+        The client is kept only as a short hash, in a counter that lives for one
+        window. Every password within the limit costs one hash, right or wrong.
+        A link without a password is simply followed.
+
+        Raises ``NotFound``, ``Gone``, ``RateLimited``, ``Forbidden`` (a wrong
+        password) or ``InvalidURL``.
+        """
+        from minilink.core.errors import Forbidden
+        from minilink.core.passwords import check_password
+
+        now = self.clock()
+        link = self._live(code, now)
+        if link.password_hash is not None:
+            self._count_guess(client, code, now)
+            if not check_password(password, link.password_hash):
+                raise Forbidden("That is not the password of this link.")
+        if link.forward_query and query:
+            self.destination(link, query)
+        if count and not self.store.hit(code, self._day(now), limit=link.max_visits):
+            raise Gone(f"The link {code!r} has reached its visit limit.")
+        return link
+
+    def _count_guess(self, client: str, code: str, now: datetime) -> None:
+        import hashlib
+
+        who = f"{client}\n{code}".encode("utf-8", "replace")
+        # "person" keeps these keys apart from the creation limit's (check_rate).
+        key = hashlib.blake2b(who, digest_size=12, person=b"minilink-guess").hexdigest()
+        moment = now.timestamp()
+        bucket = int(moment // GUESS_WINDOW)
+        if not self.store.allow(key, bucket, GUESSES):
+            retry_after = max(1, int((bucket + 1) * GUESS_WINDOW - moment + 0.999))
+            raise RateLimited(
+                f"Too many passwords tried for this link; try again in {retry_after} seconds.",
+                retry_after,
+            )
+
     def _visit(self, code: str, count: bool) -> Link:
         """The live link, as read before this visit's hit (recorded with ``count``)."""
         now = self.clock()
@@ -478,6 +597,11 @@ class Shortener:
         if not self.store.delete(code, self.clock()):
             raise Gone(f"The link {code!r} was already deleted.")
 
+
+#: Passwords a client may try on one link per window of ``GUESS_WINDOW`` seconds:
+#: enough for typing mistakes, too few to guess any password worth the name.
+GUESSES = 5
+GUESS_WINDOW = 60
 
 #: Options ``create`` and ``update`` take under these names.
 _OPTIONS = ("title", "tags", "redirect_status", "forward_query", "fallback_url", "password")

@@ -345,3 +345,281 @@ def test_a_hot_link_reuses_its_redirect_and_the_kept_answers_are_bounded(
     assert app.shortener.resolve(codes[0]).hits == 2
     app.shortener.delete(codes[0])
     assert call(app, "GET", f"/{codes[0]}").status == 410
+
+
+# -- link options at redirect time, and password-protected links (SPEC section 9) ----
+
+PASSWORD = "open sesame"
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def post_password(
+    app: App,
+    code: str,
+    body: bytes,
+    *,
+    query: str = "",
+    headers: Optional[dict[str, str]] = None,
+    client: Optional[str] = "10.0.0.9",
+) -> Response:
+    h = {"content-type": FORM_TYPE, "content-length": str(len(body)), **(headers or {})}
+    return call(app, "POST", f"/{code}", body, query=query, headers=h, client=client)
+
+
+def hits_of(app: App, code: str) -> int:
+    link = app.shortener.store.get(code)
+    assert link is not None
+    return link.hits
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_links_own_redirect_status(status: int) -> None:
+    app = make_app(redirect_status=302 if status != 302 else 301)
+    app.shortener.shorten("https://a.b/x", alias="st", redirect_status=status)
+    answer = call(app, "GET", "/st")
+    assert (answer.status, answer.header("location")) == (status, "https://a.b/x")
+    assert hits_of(app, "st") == 1
+    plain = app.shortener.shorten("https://a.b/y")
+    assert call(app, "GET", f"/{plain.code}").status == app.config.redirect_status
+
+
+def test_forward_query_merges_the_visitors_query() -> None:
+    app = make_app()
+    app.shortener.shorten("https://a.b/p?a=1&b=2#top", alias="fq", forward_query=True)
+    answer = call(app, "GET", "/fq", query="b=9&c=%C3%A9")
+    assert answer.header("location") == "https://a.b/p?a=1&b=9&c=%C3%A9#top"
+    assert call(app, "GET", "/fq").header("location") == "https://a.b/p?a=1&b=2#top"
+    # Without the option the query is ignored, as it always was.
+    app.shortener.shorten("https://a.b/p?a=1", alias="nf")
+    assert call(app, "GET", "/nf", query="a=2").header("location") == "https://a.b/p?a=1"
+
+
+@pytest.mark.parametrize(
+    "query", ["q=a%20b c", "q=\x01", "q=" + "x" * 5000], ids=["space", "control", "too-long"]
+)
+def test_a_forwarded_query_that_breaks_the_target_is_a_400_page(query: str) -> None:
+    app = make_app()
+    app.shortener.shorten("https://a.b/p", alias="fq", forward_query=True)
+    for method in ("GET", "HEAD"):
+        answer = call(app, method, "/fq", query=query)
+        assert answer.status == 400
+        assert answer.header("content-type") == "text/html; charset=utf-8"
+        assert answer.header("location") is None
+    assert hits_of(app, "fq") == 0
+
+
+def test_a_query_of_non_ascii_bytes_is_forwarded_pure_ascii() -> None:
+    app = make_app()
+    app.shortener.shorten("https://a.b/p", alias="fq", forward_query=True)
+    answer = call(app, "GET", "/fq", query="q=\xff\xfe&r=<>")
+    location = answer.header("location") or ""
+    assert answer.status == 302 and location.isascii()
+    assert location == "https://a.b/p?q=%FF%FE&r=%3C%3E"
+
+
+@pytest.mark.parametrize("how", ["expired", "used-up"])
+def test_fallback_instead_of_410_without_a_hit(how: str) -> None:
+    clock = [NOW]
+    config = Config(rate_limit=0, redirect_status=301)
+    app = App(Shortener(MemoryStore(), config, clock=lambda: clock[0]))
+    app.shortener.shorten(
+        "https://a.b/x",
+        alias="fb",
+        expires_in=60,
+        max_visits=1,
+        fallback_url="https://a.b/sorry",
+        redirect_status=308,
+    )
+    if how == "expired":
+        from datetime import timedelta
+
+        clock[0] = NOW + timedelta(seconds=60)
+    else:
+        assert call(app, "GET", "/fb").status == 308
+    before = hits_of(app, "fb")
+    for method in ("GET", "HEAD", "GET"):
+        answer = call(app, method, "/fb", query="x=1")
+        assert (answer.status, answer.header("location")) == (302, "https://a.b/sorry")
+        assert answer.header("cache-control") == "no-store"
+    assert hits_of(app, "fb") == before
+    assert sum(n for _, n in app.shortener.store.daily("fb", "2026-11-01")) == before
+
+
+def test_a_deleted_link_stays_410_whatever_its_fallback() -> None:
+    app = make_app()
+    app.shortener.shorten("https://a.b/x", alias="fb", fallback_url="https://a.b/sorry")
+    app.shortener.delete("fb")
+    answer = call(app, "GET", "/fb")
+    assert answer.status == 410 and answer.header("location") is None
+
+
+def _protected(
+    app: App, code: str = "pw", url: str = "https://secret.example/t0p", **kw: Any
+) -> None:
+    app.shortener.shorten(url, alias=code, password=PASSWORD, **kw)
+
+
+def _reveals_nothing(answer: Response, url: str = "https://secret.example/t0p") -> None:
+    for piece in (url, "secret.example", "t0p"):
+        assert piece.encode() not in answer.body
+        assert all(piece not in value for _, value in answer.headers)
+
+
+def test_get_and_head_of_a_protected_link_answer_the_form_and_count_nothing() -> None:
+    app = make_app()
+    _protected(app, redirect_status=301, forward_query=True)
+    get = call(app, "GET", "/pw", query="x=1")
+    head = call(app, "HEAD", "/pw", query="x=1")
+    assert get.status == 200 and get.header("location") is None
+    assert get.header("cache-control") == "no-store"
+    assert get.header("content-type") == "text/html; charset=utf-8"
+    html = get.body.decode()
+    assert '<form method="post">' in html and 'type="password"' in html
+    assert 'name="password"' in html and '<label for="password">' in html
+    _reveals_nothing(get)
+    assert (head.status, head.headers, head.body) == (200, get.headers, b"")
+    assert hits_of(app, "pw") == 0
+
+
+def test_the_form_is_the_same_whatever_the_target() -> None:
+    app = make_app()
+    _protected(app, "aa", "https://a.example/")
+    _protected(app, "bb", "https://a-much-longer-host.example/with/a/long/path?and=query")
+    first, second = call(app, "GET", "/aa"), call(app, "GET", "/bb")
+    assert first.headers == second.headers
+    assert first.body == second.body.replace(b"bb", b"aa")
+
+
+def test_the_right_password_redirects_with_303_and_counts_the_hit() -> None:
+    app = make_app()
+    _protected(app, url="https://secret.example/t0p?a=1", redirect_status=308, forward_query=True)
+    answer = post_password(app, "pw", b"password=open+sesame", query="b=2")
+    assert answer.status == 303
+    assert answer.header("location") == "https://secret.example/t0p?a=1&b=2"
+    assert hits_of(app, "pw") == 1
+
+
+def test_a_wrong_password_shows_the_form_again_with_the_error() -> None:
+    app = make_app()
+    _protected(app)
+    answer = post_password(app, "pw", b"password=open+sesam")
+    assert answer.status == 403
+    assert answer.header("cache-control") == "no-store"
+    html = answer.body.decode()
+    assert 'id="password-error"' in html and 'aria-invalid="true"' in html
+    assert "open sesam" not in html  # what was typed is never written back
+    _reveals_nothing(answer)
+    assert hits_of(app, "pw") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"", FORM_TYPE, 400),
+        (b"password=", FORM_TYPE, 400),
+        (b"other=1", FORM_TYPE, 400),
+        (b"password=a&password=b", FORM_TYPE, 400),
+        (b"password=%FF", FORM_TYPE, 400),
+        (b"password=" + b"x" * 1001, FORM_TYPE, 400),
+        (b'{"password": "open sesame"}', "application/json", 415),
+        (b"password=open+sesame", "text/plain", 415),
+    ],
+    ids=["empty", "blank", "missing", "repeated", "not-utf8", "too-long", "json", "text"],
+)
+def test_malformed_password_posts_are_4xx_and_spend_no_guess(
+    body: bytes, content_type: str, status: int
+) -> None:
+    from minilink.core.service import GUESSES
+
+    app = make_app()
+    _protected(app)
+    for _ in range(GUESSES + 1):
+        answer = post_password(app, "pw", body, headers={"content-type": content_type})
+        assert answer.status == status, answer.body[:300]
+        _reveals_nothing(answer)
+    assert post_password(app, "pw", b"password=open+sesame").status == 303
+
+
+def test_an_oversized_password_body_is_413() -> None:
+    app = make_app(max_body_bytes=1024)
+    _protected(app)
+    answer = post_password(app, "pw", b"password=" + b"x" * 2000)
+    assert answer.status == 413
+    assert hits_of(app, "pw") == 0
+
+
+def test_guesses_are_limited_then_429_even_for_the_right_password() -> None:
+    from minilink.core.service import GUESSES
+
+    app = make_app()
+    _protected(app)
+    for _ in range(GUESSES):
+        assert post_password(app, "pw", b"password=nope").status == 403
+    limited = post_password(app, "pw", b"password=open+sesame")
+    assert limited.status == 429
+    assert limited.header("retry-after") is not None
+    assert 1 <= int(limited.header("retry-after") or 0) <= 60
+    assert limited.header("cache-control") == "no-store"
+    _reveals_nothing(limited)
+    assert hits_of(app, "pw") == 0
+    # Another client is not limited by this one's guesses.
+    assert post_password(app, "pw", b"password=open+sesame", client="10.0.0.10").status == 303
+
+
+def test_cross_site_password_posts_are_refused_and_spend_no_guess() -> None:
+    from minilink.core.service import GUESSES
+
+    app = make_app()
+    _protected(app)
+    for _ in range(GUESSES + 1):
+        answer = post_password(
+            app, "pw", b"password=nope", headers={"origin": "https://evil.example"}
+        )
+        assert answer.status == 403
+    same = post_password(app, "pw", b"password=open+sesame", headers={"origin": "http://sho.rt"})
+    assert same.status == 303
+
+
+@pytest.mark.parametrize("code", ["plain", "nope", "gone"])
+def test_post_to_a_link_without_password_is_405_as_before(code: str) -> None:
+    app = make_app()
+    app.shortener.shorten("https://a.b/x", alias="plain")
+    app.shortener.shorten("https://a.b/y", alias="gone", password=PASSWORD)
+    app.shortener.delete("gone")
+    answer = post_password(app, code, b"password=open+sesame")
+    assert answer.status == 405
+    assert answer.header("allow") == "GET, HEAD"
+
+
+def test_an_expired_protected_link_falls_back_without_the_password() -> None:
+    clock = [NOW]
+    app = App(Shortener(MemoryStore(), Config(rate_limit=0), clock=lambda: clock[0]))
+    _protected(app, expires_in=60, fallback_url="https://a.b/over")
+    from datetime import timedelta
+
+    clock[0] = NOW + timedelta(minutes=1)
+    assert call(app, "GET", "/pw").header("location") == "https://a.b/over"
+    posted = post_password(app, "pw", b"password=open+sesame")
+    assert (posted.status, posted.header("location")) == (302, "https://a.b/over")
+    assert hits_of(app, "pw") == 0
+
+
+def test_right_and_wrong_passwords_cost_one_hash_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    app = make_app()
+    _protected(app)
+    calls: list[int] = []
+    real = hashlib.scrypt
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting)
+    assert post_password(app, "pw", b"password=nope").status == 403
+    assert post_password(app, "pw", b"password=open+sesame").status == 303
+    assert len(calls) == 2
+    call(app, "GET", "/pw")
+    call(app, "GET", "/pw+")
+    assert len(calls) == 2  # the form and the preview hash nothing

@@ -526,3 +526,83 @@ def test_a_redirect_imports_no_page_code() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     ).stdout.splitlines()
     assert out == ["[]", "['html', 'minilink.core.pages', 'segno']"]
+
+
+# -- link options and protected links on the pages (SPEC section 9) -------------------
+
+SECRET = "https://secret.example/t0p?k=v"
+
+
+def test_preview_shows_the_redirect_options() -> None:
+    app = make_app(redirect_status=301)
+    app.shortener.shorten(
+        "https://example.com/",
+        alias="opts",
+        redirect_status=307,
+        forward_query=True,
+        fallback_url=f"https://example.com/{HOSTILE}",
+    )
+    app.shortener.shorten("https://example.com/plain", alias="plain")
+    html = text(get(app, "/opts+"))
+    assert '<dd id="redirect-status">307 Temporary Redirect</dd>' in html
+    assert '<dd id="forward-query">Added to the target</dd>' in html
+    assert (
+        '<dd id="fallback-url">Sends visitors to <span id="fallback">https://example.com/'
+        "%3Cscript%3Ealert(1)%3C/script%3E%22&#x27;&amp;</span></dd>"
+    ) in html
+    plain = text(get(app, "/plain+"))
+    assert '<dd id="redirect-status">301 Moved Permanently (the default)</dd>' in plain
+    assert '<dd id="forward-query">Not passed on</dd>' in plain
+    assert '<dd id="fallback-url">Answers 410 Gone</dd>' in plain
+
+
+def test_the_preview_of_a_protected_link_reveals_nothing_of_its_target() -> None:
+    app = make_app()
+    app.shortener.shorten(
+        SECRET, alias="pw", password="open sesame", fallback_url="https://secret.example/x"
+    )
+    response = get(app, "/pw+")
+    html = text(response)
+    assert response.status == 200
+    assert 'id="protected"' in html and 'id="target"' not in html
+    for piece in ("secret.example", "t0p", "k=v"):
+        assert piece not in html
+        assert all(piece not in value for _, value in response.headers)
+    assert "not shown: the link is protected" in html
+    assert 'href="http://sho.rt/pw"' in html
+    assert 'aria-label="QR code of http://sho.rt/pw"' in html
+
+
+def test_the_qr_code_of_a_protected_link_is_the_short_url() -> None:
+    app = make_app()
+    app.shortener.shorten(SECRET, alias="pw", password="open sesame")
+    response = get(app, "/pw.svg")
+    assert response.status == 200
+    assert response.body == (pages.qr_svg("http://sho.rt/pw", inline=False) or "").encode()
+    assert b"secret" not in response.body
+
+
+def test_the_password_form_is_accessible_and_never_stored() -> None:
+    app = make_app()
+    app.shortener.shorten(SECRET, alias="pw", password="open sesame")
+    response = get(app, "/pw")
+    html = text(response)
+    assert response.header("cache-control") == "no-store"
+    assert response.header("content-security-policy") == pages.CSP
+    assert '<label for="password">Password</label>' in html
+    tag = element(html, "password")
+    assert 'type="password"' in tag and "required" in tag and 'maxlength="1000"' in tag
+    assert 'autocomplete="current-password"' in tag
+    assert "<script>" not in html
+    assert re.search(r'<meta name="description" content="[^"]{20,}">', html)
+
+
+def test_the_password_error_sits_next_to_the_field() -> None:
+    app = make_app()
+    html = text(
+        pages.password_form(app, Request(headers={"host": "sho.rt"}), "pw", 403, error=HOSTILE)
+    )
+    tag = element(html, "password")
+    assert 'aria-invalid="true"' in tag and "autofocus" in tag
+    assert 'aria-describedby="password-error"' in tag
+    assert "<script>alert" not in html and "&lt;script&gt;" in html

@@ -296,3 +296,152 @@ def test_generated_codes_use_the_whole_alphabet_evenly(clock: Clock) -> None:
             counts[char] += 1
     # 3,200 draws, 457 expected per character; the bounds are > 6 standard deviations.
     assert all(330 < n < 590 for n in counts.values()), counts
+
+
+# -- redirect time: follow, fallback, destination, unlock (SPEC section 9) ------------
+
+PASSWORD = "open sesame"
+
+
+def test_follow_counts_a_hit_and_returns_the_link(sl: Shortener) -> None:
+    link = sl.shorten("https://a.b/x", alias="f", redirect_status=308)
+    followed = sl.follow("f")
+    assert followed.url == "https://a.b/x" and followed.redirect_status == 308
+    assert sl.resolve("f").hits == 1
+    sl.follow("f", count=False)
+    assert sl.resolve("f").hits == 1
+    assert link.code == "f"
+
+
+def test_follow_of_a_protected_link_counts_nothing(sl: Shortener) -> None:
+    sl.shorten("https://a.b/secret", alias="p", password=PASSWORD)
+    assert sl.follow("p").protected
+    assert sl.resolve("p").hits == 0
+
+
+@pytest.mark.parametrize("how", ["expired", "used-up"])
+def test_fallback_of_an_expired_or_used_up_link(sl: Shortener, clock: Clock, how: str) -> None:
+    if how == "expired":
+        sl.shorten("https://a.b/x", alias="e", expires_in=60, fallback_url="https://a.b/later")
+        clock.advance(61)
+    else:
+        sl.shorten("https://a.b/x", alias="e", max_visits=1, fallback_url="https://a.b/later")
+        sl.follow("e")
+    with pytest.raises(Gone):
+        sl.follow("e")
+    assert sl.fallback("e") == "https://a.b/later"
+    # Asking for the fallback counts no hit.
+    assert sl.store.get("e").hits == (0 if how == "expired" else 1)  # type: ignore[union-attr]
+
+
+def test_no_fallback_for_a_deleted_or_unknown_link(sl: Shortener) -> None:
+    sl.shorten("https://a.b/x", alias="d", fallback_url="https://a.b/later")
+    sl.delete("d")
+    assert sl.fallback("d") is None
+    assert sl.fallback("nope") is None
+    assert sl.fallback("not a code") is None
+    sl.shorten("https://a.b/y", alias="n", max_visits=1)
+    assert sl.fallback("n") is None
+
+
+def test_destination_adds_the_visitors_query_only_when_asked(sl: Shortener) -> None:
+    plain = sl.shorten("https://a.b/p?a=1#f", alias="q0")
+    forwarding = sl.shorten("https://a.b/p?a=1#f", alias="q1", forward_query=True)
+    assert sl.destination(plain, "a=2&b=3") == "https://a.b/p?a=1#f"
+    assert sl.destination(forwarding, "a=2&b=3") == "https://a.b/p?a=2&b=3#f"
+    assert sl.destination(forwarding, "") == "https://a.b/p?a=1#f"
+    assert sl.destination(forwarding, "q=<\xe9>") == "https://a.b/p?a=1&q=%3C%E9%3E#f"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["q=a b", "q=\x00", "q=\x7f", "q=" + "x" * 5000],
+    ids=["space", "nul", "del", "too-long"],
+)
+def test_a_query_that_makes_the_target_invalid_is_refused_and_counts_nothing(
+    sl: Shortener, query: str
+) -> None:
+    link = sl.shorten("https://a.b/p", alias="bad", forward_query=True)
+    with pytest.raises(InvalidURL):
+        sl.destination(link, query)
+    with pytest.raises(InvalidURL):
+        sl.follow("bad", query=query)
+    assert sl.resolve("bad").hits == 0
+
+
+def test_unlock_with_the_right_password_counts_the_hit(sl: Shortener) -> None:
+    sl.shorten("https://a.b/secret", alias="p", password=PASSWORD)
+    assert sl.unlock("p", PASSWORD, client="10.0.0.1").url == "https://a.b/secret"
+    assert sl.resolve("p").hits == 1
+
+
+@pytest.mark.parametrize("wrong", ["open sesame ", "", "x" * 1001, "OPEN SESAME"])
+def test_unlock_with_a_wrong_password_is_forbidden_and_counts_nothing(
+    sl: Shortener, wrong: str
+) -> None:
+    from minilink.core.errors import Forbidden
+
+    sl.shorten("https://a.b/secret", alias="p", password=PASSWORD)
+    with pytest.raises(Forbidden) as caught:
+        sl.unlock("p", wrong, client="10.0.0.1")
+    assert "https://a.b" not in caught.value.message
+    assert sl.resolve("p").hits == 0
+
+
+def test_guesses_are_limited_per_client_and_link(sl: Shortener, clock: Clock) -> None:
+    from minilink.core.errors import Forbidden
+    from minilink.core.service import GUESS_WINDOW, GUESSES
+
+    sl.shorten("https://a.b/secret", alias="p", password=PASSWORD)
+    sl.shorten("https://a.b/other", alias="p2", password=PASSWORD)
+    for _ in range(GUESSES):
+        with pytest.raises(Forbidden):
+            sl.unlock("p", "wrong", client="10.0.0.1")
+    with pytest.raises(RateLimited) as caught:
+        sl.unlock("p", PASSWORD, client="10.0.0.1")  # even the right one, while limited
+    assert 1 <= caught.value.retry_after <= GUESS_WINDOW
+    assert sl.resolve("p").hits == 0
+    # Another client, and the same client on another link, still have their guesses.
+    assert sl.unlock("p", PASSWORD, client="10.0.0.2").code == "p"
+    assert sl.unlock("p2", PASSWORD, client="10.0.0.1").code == "p2"
+    clock.advance(caught.value.retry_after)
+    assert sl.unlock("p", PASSWORD, client="10.0.0.1").code == "p"
+
+
+def test_guesses_do_not_spend_the_creation_limit(clock: Clock) -> None:
+    sl = Shortener(MemoryStore(), Config(rate_limit=2), clock=clock)
+    sl.shorten("https://a.b/secret", alias="p", password=PASSWORD)
+    for _ in range(3):
+        sl.unlock("p", PASSWORD, client="10.0.0.1")
+    sl.check_rate("10.0.0.1")
+    sl.check_rate("10.0.0.1")
+    with pytest.raises(RateLimited):
+        sl.check_rate("10.0.0.1")
+
+
+def test_unlock_of_an_expired_protected_link_is_gone_with_its_fallback(
+    sl: Shortener, clock: Clock
+) -> None:
+    sl.shorten(
+        "https://a.b/secret",
+        alias="p",
+        password=PASSWORD,
+        expires_in=60,
+        fallback_url="https://a.b/over",
+    )
+    clock.advance(60)
+    with pytest.raises(Gone):
+        sl.unlock("p", PASSWORD, client="10.0.0.1")
+    assert sl.fallback("p") == "https://a.b/over"
+
+
+def test_protected_says_which_codes_need_a_password(sl: Shortener) -> None:
+    sl.shorten("https://a.b/secret", alias="p", password=PASSWORD)
+    sl.shorten("https://a.b/open", alias="o")
+    sl.shorten("https://a.b/gone", alias="g", password=PASSWORD)
+    sl.delete("g")
+    assert sl.protected("p")
+    assert not sl.protected("o")
+    assert not sl.protected("g")
+    assert not sl.protected("nope")
+    assert not sl.protected("../x")
