@@ -21,9 +21,10 @@ def build_app(config: Config, *, persistent: bool = True) -> App:
     """Open ``config.store`` and build the ``App`` that serves it.
 
     ``persistent`` is for servers that live across requests: the store is then
-    wrapped in a ``BufferedStore`` (hot links from memory, hits written every
-    ``hit_flush_seconds``). A CGI process answers one request and passes ``False``,
-    so its hit is written before it exits.
+    wrapped in a ``BufferedStore`` (hot links from memory until the store reports a
+    change, hits written within ``hit_flush_seconds``; its ``cache_ttl`` is the
+    default safety net, not a timeout consistency depends on). A CGI process
+    answers one request and passes ``False``, so its hit is written before it exits.
 
     Raises ``ValueError`` for a store URL no backend reads, and ``StoreUnavailable``
     when the store cannot be opened.
@@ -34,6 +35,5 @@ def build_app(config: Config, *, persistent: bool = True) -> App:
     if persistent and config.hit_flush_seconds > 0:
         from minilink.storage.buffered import BufferedStore
 
-        seconds = config.hit_flush_seconds
-        store = BufferedStore(store, flush_interval=seconds, cache_ttl=seconds)
+        store = BufferedStore(store, flush_interval=config.hit_flush_seconds)
     return App(Shortener(store, config), config)

@@ -6,12 +6,13 @@ A persistent server (WSGI, ASGI) wraps its store in a ``BufferedStore`` so that 
 redirect costs no write and, for a hot link, no read either:
 
 * **Hits are written behind.** ``hit`` without a visit limit (of a code this process
-  sees as live) adds to an in-memory
-  counter per ``(code, day)``; a background thread flushes the counters every
-  ``flush_interval`` seconds, and ``close()`` flushes what is left, so an orderly
-  shutdown loses nothing. A crash (``kill -9``) loses at most the hits of the last
-  ``flush_interval`` seconds. Hits *with* a limit go straight to the store, because
-  the store's conditional increment is what keeps a visit limit exact.
+  sees as live) adds to an in-memory counter per ``(code, day)``; a background thread
+  flushes the counters on the grid below (every 0.8 ``flush_interval``), and
+  ``close()`` flushes what is left, so an orderly shutdown loses nothing (the
+  adapters close the store at every server's orderly stop, see ``adapters._lazy``).
+  A crash (``kill -9``) loses at most the hits of the last ``flush_interval``.
+  Hits *with* a limit go straight to the store, because the store's conditional
+  increment is what keeps a visit limit exact.
 * **Reads include this process's pending hits**: ``get``, ``daily`` and ``recent``
   add them, so a process always sees its own visits at once. A flush moves hits from
   the buffer to the store while a read may be between the two, so reads are checked
@@ -19,10 +20,32 @@ redirect costs no write and, for a hot link, no read either:
   is kept only when ``_writes`` was even and unchanged around it (else it is read
   again; after a few tries, under the flush lock), so no hit is counted twice or
   missed.
-* **Live links are cached** for ``cache_ttl`` seconds. Changes made through this
-  process (``delete``, a limited ``hit``) drop the entry at once; changes made by other
-  processes are seen within ``cache_ttl``. Unknown codes are never cached, so a link
-  created elsewhere resolves at once.
+* **Live links are cached, and a change anywhere is seen at once.** Every read of
+  the cache first asks the store for ``changes()``, the number that moves after every
+  ``update``, ``delete`` and ``restore`` made by any process (each store answers it
+  without a round trip where it can; see its module). An entry is used only under
+  the number it was read under, so a link edited or deleted by another worker or
+  server is read again on the very next request. Changes made through this process
+  drop the entry at once too. Unknown codes are never cached, so a link created
+  elsewhere resolves at once. A store whose ``changes()`` is not implemented (a
+  third-party backend written before it existed) gets no cache: every read goes to
+  the store.
+* **Hit counts lag by at most one flush interval, everywhere.** Flushes run on a
+  wall-clock grid shared by every process: at each multiple of ``_FLUSH_SHARE``
+  times ``flush_interval`` (0.8 s for the default 1 s). A cached link's *hit count* is
+  trusted only until the first grid point after its read plus the rest of the
+  interval (0.2 s), the time allowed for a flush to write; then ``get`` reads the
+  link again. So a hit counted by one worker is written by the next grid point and
+  shows in every other worker's ``get`` (the link JSON, the stats, the preview) at
+  most ``flush_interval`` after it was counted, as long as a flush takes less than a
+  fifth of the interval to write. ``lookup`` (the redirect's read) needs no fresh
+  hit count for a link without a visit limit and keeps using the entry until the
+  store changes.
+* **cache_ttl is a safety net**, 60 s by default: no entry is used longer, whatever
+  ``changes()`` says. It bounds how long a change that bypasses the counter (a row
+  edited by hand in the database, a server of an older minilink during a rolling
+  upgrade, a notification lost while PostgreSQL reconnected) can go unseen, and
+  costs one read per link and minute.
 * **fork-safe**: a child process starts with no pending hits and no flusher thread
   (the parent flushes its own), so pre-forking servers never count a hit twice.
 
@@ -32,6 +55,7 @@ keeps its counters and retries on the next tick.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -56,17 +80,56 @@ _R = TypeVar("_R")
 #: Reads of the store tried while flushes run, before one waits for them to stop.
 _READ_TRIES = 3
 
+#: Flushes run every ``_FLUSH_SHARE * flush_interval`` seconds, on a wall-clock grid;
+#: the rest of the interval is what a flush may take to write (module docstring).
+_FLUSH_SHARE = 0.8
+
+#: Seconds a cached link is used at most, whatever ``changes()`` says (see above).
+DEFAULT_CACHE_TTL = 60.0
+
+#: Links cached at most; the oldest tenth is dropped when full.
+_CACHE_SIZE = 10_000
+
+
+class _Entry:
+    """A cached live link: read under ``version`` at ``read_at`` (monotonic), used
+    until ``expires`` (monotonic); its hit count is trusted until ``fresh_until``
+    (wall clock)."""
+
+    __slots__ = ("expires", "fresh_until", "link", "read_at", "version")
+
+    def __init__(
+        self, link: Link, version: int, read_at: float, expires: float, fresh_until: float
+    ) -> None:
+        self.link = link
+        self.version = version
+        self.read_at = read_at
+        self.expires = expires
+        self.fresh_until = fresh_until
+
 
 class BufferedStore(Store):
     """Wraps ``store``; see the module docstring for the rules."""
 
     def __init__(
-        self, store: Store, *, flush_interval: float = 1.0, cache_ttl: float = 1.0
+        self,
+        store: Store,
+        *,
+        flush_interval: float = 1.0,
+        cache_ttl: float = DEFAULT_CACHE_TTL,
     ) -> None:
+        if flush_interval <= 0:
+            raise ValueError(f"the flush interval must be positive, not {flush_interval}")
         self.store = store
         self.blocking = store.blocking
         self.flush_interval = flush_interval
         self.cache_ttl = cache_ttl
+        self._period = flush_interval * _FLUSH_SHARE  # the grid of flushes
+        self._margin = flush_interval - self._period  # a flush's time to write
+        # Whether the store implements changes(); None until first asked.
+        self._versioned: Optional[bool] = None
+        # The newest changes() seen: entries read under another are not used by hit().
+        self._version = 0
         self._lock = threading.Lock()
         # Held for a whole flush: a flush (of one code, before a limited hit or a
         # delete) waits for one in progress, so it never acts on a store that has not
@@ -77,7 +140,7 @@ class BufferedStore(Store):
         self._inflight: dict[str, dict[str, int]] = {}  # being written by a flush
         # code -> pending plus in-flight hits: what a read adds to the stored total
         self._unwritten_total: dict[str, int] = {}
-        self._cache: dict[str, tuple[float, Link]] = {}
+        self._cache: dict[str, _Entry] = {}
         # Odd while a flush is writing to the store (see the module docstring).
         self._writes = 0
         self._flusher: Optional[threading.Thread] = None
@@ -127,23 +190,77 @@ class BufferedStore(Store):
             with self._lock:
                 return combine(value)
 
-    def get(self, code: str) -> Optional[Link]:
-        now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(code)
-            if cached is not None and now - cached[0] < self.cache_ttl:
-                return self._with_pending(cached[1])
-        return self._read(lambda: self.store.get(code), lambda link: self._keep(now, code, link))
+    def _changes(self) -> Optional[int]:
+        """The store's ``changes()``, or ``None`` for a store without it (no cache)."""
+        if self._versioned is False:
+            return None
+        try:
+            version = self.store.changes()
+        except NotImplementedError:
+            self._versioned = False
+            with self._lock:
+                self._cache.clear()
+            return None
+        self._versioned = True
+        return version
 
-    def _keep(self, now: float, code: str, link: Optional[Link]) -> Optional[Link]:
-        """Cache a live ``link`` read at ``now`` (under ``_lock``); add pending hits."""
+    def get(self, code: str) -> Optional[Link]:
+        """The link, its hit count at most one flush interval behind the hits of
+        every process (and including this process's own pending hits)."""
+        return self._get(code, fresh_hits=True)
+
+    def lookup(self, code: str) -> Optional[Link]:
+        """The link as ``get`` gives it, except that the hit count of a link without a
+        visit limit may be older (by at most ``cache_ttl``): what a redirect needs,
+        answered from the cache until the store changes."""
+        return self._get(code, fresh_hits=False)
+
+    def _get(self, code: str, *, fresh_hits: bool) -> Optional[Link]:
+        version = self._changes()  # before the read: an entry is never newer than this
+        now = time.monotonic()
+        wall = time.time()
+        if version is not None:
+            with self._lock:
+                if version != self._version:
+                    self._version = version
+                    self._cache.clear()  # every entry was read under an older number
+                entry = self._cache.get(code)
+                if (
+                    entry is not None
+                    and entry.version == version
+                    and now < entry.expires
+                    and (
+                        (not fresh_hits and entry.link.max_visits is None)
+                        or (wall < entry.fresh_until and now - entry.read_at < self.flush_interval)
+                    )
+                ):
+                    return self._with_pending(entry.link)
+        return self._read(
+            lambda: self.store.get(code),
+            lambda link: self._keep(version, now, wall, code, link),
+        )
+
+    def _fresh_until(self, wall: float) -> float:
+        """Until when (wall clock) a hit count read from the store at ``wall`` is
+        trusted: the first flush of the grid that can have missed the read, plus the
+        time that flush may take to write (see the module docstring)."""
+        period = self._period
+        return (math.floor((wall - self._margin) / period) + 1) * period + self._margin
+
+    def _keep(
+        self, version: Optional[int], now: float, wall: float, code: str, link: Optional[Link]
+    ) -> Optional[Link]:
+        """Cache a live ``link`` read under ``version`` at ``now`` (under ``_lock``);
+        add pending hits."""
         if link is None or link.deleted_at is not None:
             self._cache.pop(code, None)
             return link
-        if len(self._cache) >= 10_000:  # bounded: drop the oldest entries
-            for stale in list(self._cache)[:1_000]:
-                del self._cache[stale]
-        self._cache[code] = (now, link)
+        if version is not None and version == self._version:
+            if len(self._cache) >= _CACHE_SIZE:  # bounded: drop the oldest entries
+                for stale in list(self._cache)[: _CACHE_SIZE // 10]:
+                    del self._cache[stale]
+            expires = now + self.cache_ttl
+            self._cache[code] = _Entry(link, version, now, expires, self._fresh_until(wall))
         return self._with_pending(link)
 
     def daily(self, code: str, since: str) -> list[tuple[str, int]]:
@@ -163,6 +280,9 @@ class BufferedStore(Store):
         )
 
     def search(self, search: Search) -> list[Link]:
+        # The store filters by state (a visit limit reached) and sorts by hits, so it
+        # must hold this process's hits first; a search is no redirect, it can wait.
+        self.flush()
         return self._read(
             lambda: self.store.search(search),
             lambda links: [self._with_pending(link) for link in links],
@@ -186,15 +306,16 @@ class BufferedStore(Store):
             with self._lock:
                 self._cache.pop(code, None)
             return self.store.hit(code, day, count=count, limit=limit)
-        # The caller has just read the link, so this is normally a cache hit; the
-        # check keeps the contract's answer for unknown and deleted codes.
+        # The caller has just read the link, so this is normally a cache hit (read
+        # under the newest changes() seen: the caller's read asked it an instant
+        # ago); the check keeps the contract's answer for unknown and deleted codes.
         now = time.monotonic()
         with self._lock:
-            cached = self._cache.get(code)
-            if cached is not None and now - cached[0] < self.cache_ttl:
+            entry = self._cache.get(code)
+            if entry is not None and entry.version == self._version and now < entry.expires:
                 self._buffer(code, day, count)
                 return True
-        link = self.get(code)
+        link = self.lookup(code)
         if link is None or link.deleted_at is not None:
             return False
         with self._lock:
@@ -295,7 +416,9 @@ class BufferedStore(Store):
                 raise StoreUnavailable("pending hits could not be written; they are kept")
 
     def _run(self) -> None:
-        while not self._stop.wait(self.flush_interval):
+        # On the grid (see the module docstring): every process flushes at the same
+        # moments, which is what lets a reader know when its hit counts grow old.
+        while not self._stop.wait(self._period - time.time() % self._period):
             try:
                 self.flush()
             except StoreUnavailable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import socket
@@ -30,6 +31,13 @@ class TestBufferedContract(StoreContract):
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[BufferedStore]:
+        s = BufferedStore(SQLiteStore(str(tmp_path / "links.db")), flush_interval=0.05)
+        yield s
+        s.close()
+
+    @pytest.fixture
+    def other_store(self, tmp_path: Path) -> Iterator[BufferedStore]:
+        """Another process's buffer on the same file: its cache sees the changes."""
         s = BufferedStore(SQLiteStore(str(tmp_path / "links.db")), flush_interval=0.05)
         yield s
         s.close()
@@ -129,26 +137,143 @@ def test_limited_hits_are_exact_and_written_through() -> None:
     store.close()
 
 
-def test_cache_serves_hot_links_and_sees_other_writers_after_the_ttl() -> None:
-    inner = MemoryStore()
-    store = BufferedStore(inner, flush_interval=60, cache_ttl=0.2)
+class _CountingStore(MemoryStore):
+    """Counts the reads of links that reach it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, code: str):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return super().get(code)
+
+
+def test_cache_serves_hot_links_and_sees_other_writers_at_once() -> None:
+    inner = _CountingStore()
+    store = BufferedStore(inner, flush_interval=60)
     store.insert(make_link("abc"))
+    assert store.lookup("abc") is not None
     assert store.get("abc") is not None
-    inner.delete("abc", T0 + timedelta(seconds=1))  # another process deletes it
-    assert store.get("abc").deleted_at is None  # type: ignore[union-attr]  # still cached
-    deadline = time.monotonic() + 5
-    while store.get("abc").deleted_at is None:  # type: ignore[union-attr]
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    assert store.hit("abc", DAY)
+    assert store.lookup("abc").hits == 1  # type: ignore[union-attr]
+    assert inner.reads == 1  # one read of the store, then the cache
+    # Another process edits it: the next read sees the edit, whichever read it is.
+    edited = inner.update(inner.get("abc").replace(url="https://example.com/new"))  # type: ignore[union-attr]
+    assert edited is not None
+    assert store.lookup("abc").url == "https://example.com/new"  # type: ignore[union-attr]
+    assert store.get("abc").url == "https://example.com/new"  # type: ignore[union-attr]
+    # ... and deletes it: seen at once, and a hit of it is refused.
+    inner.delete("abc", T0 + timedelta(seconds=1))
+    assert store.lookup("abc").deleted_at is not None  # type: ignore[union-attr]
+    assert not store.hit("abc", DAY)
     # Its own delete is seen at once, and unknown codes are never cached.
     store.insert(make_link("xyz"))
-    store.get("xyz")
+    store.lookup("xyz")
     store.delete("xyz", T0 + timedelta(seconds=2))
     assert store.get("xyz").deleted_at is not None  # type: ignore[union-attr]
     assert store.get("new") is None
     inner.insert(make_link("new"))
     assert store.get("new") is not None
     store.close()
+
+
+def test_a_restore_elsewhere_drops_the_cache() -> None:
+    inner = MemoryStore()
+    store = BufferedStore(inner, flush_interval=60)
+    store.insert(make_link("abc"))
+    assert store.lookup("abc").url == "https://example.com/abc"  # type: ignore[union-attr]
+    other = make_link("abc").replace(url="https://example.com/restored")
+    fresh = MemoryStore()
+    fresh.insert(other)
+    inner.restore(fresh.export())  # entries over an existing code: stored as given
+    assert store.lookup("abc") == inner.get("abc")
+    store.close()
+
+
+def test_the_safety_net_ttl_bounds_an_entry_whatever_changes_says() -> None:
+    inner = _CountingStore()
+    store = BufferedStore(inner, flush_interval=60, cache_ttl=0)
+    store.insert(make_link("abc"))
+    store.lookup("abc")
+    store.lookup("abc")
+    assert inner.reads == 2
+    store.close()
+
+
+def test_a_store_without_changes_gets_no_cache() -> None:
+    class Unversioned(_CountingStore):
+        def changes(self) -> int:
+            raise NotImplementedError
+
+    inner = Unversioned()
+    store = BufferedStore(inner, flush_interval=60)
+    store.insert(make_link("abc"))
+    for _ in range(3):
+        assert store.lookup("abc") is not None
+    inner.delete("abc", T0 + timedelta(seconds=1))
+    assert store.lookup("abc").deleted_at is not None  # type: ignore[union-attr]
+    assert inner.reads == 4
+    store.close()
+
+
+class _Clock:
+    """Stands for the ``time`` module of ``buffered``: a wall clock and a monotonic
+    one that move together, by hand."""
+
+    def __init__(self, wall: float) -> None:
+        self.wall = wall
+
+    def time(self) -> float:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.wall - 1_000_000.0
+
+
+@pytest.mark.parametrize("interval", [1.0, 0.25, 3.0])
+def test_a_hit_shows_in_every_other_worker_within_one_flush_interval(
+    monkeypatch: pytest.MonkeyPatch, interval: float
+) -> None:
+    """Two workers on one store: a hit counted by ``a`` at any moment, flushed on
+    the grid and written within the time allowed, is in every ``get`` of ``b``
+    from one flush interval after it on, wherever ``b`` read the link before."""
+    import minilink.storage.buffered as buffered
+
+    start = 1_800_000_000.0
+    clock = _Clock(start)
+    monkeypatch.setattr(buffered, "time", clock)
+    inner = MemoryStore()
+    inner.insert(make_link("abc"))
+    period = interval * buffered._FLUSH_SHARE
+    write = (interval - period) * 0.9  # a flush's write, within the time allowed
+    steps = 40
+    for i in range(steps):  # the hit at every phase of the grid
+        t = start + i * period / steps
+        for j in range(steps):  # b's last read at every moment before the write lands
+            a = BufferedStore(inner, flush_interval=interval)
+            b = BufferedStore(inner, flush_interval=interval)
+            flush_at = (math.floor(t / period) + 1) * period  # a's flusher wakes here
+            read_at = t - interval + j * (flush_at + write - t + interval) / steps
+            clock.wall = read_at
+            before = b.get("abc").hits  # type: ignore[union-attr]
+            clock.wall = t
+            assert a.hit("abc", DAY)
+            clock.wall = flush_at + write
+            a.flush()
+            clock.wall = t + interval * 1.001  # (just after: float rounding at the edge)
+            assert b.get("abc").hits == before + 1, (i, j)  # type: ignore[union-attr]
+            a.close()
+            b.close()
+    # And the redirect's read keeps its entry all along: no read per interval.
+    counting = _CountingStore()
+    counting.insert(make_link("abc"))
+    c = BufferedStore(counting, flush_interval=interval)
+    c.lookup("abc")
+    clock.wall += 50  # many intervals, within the safety net's 60 s
+    c.lookup("abc")
+    assert counting.reads == 1
+    c.close()
 
 
 def test_failed_flush_keeps_the_hits() -> None:
