@@ -20,7 +20,8 @@ CGI processes at once, or the threads of a WSGI server. The rules that make that
   behind our back. Every write is ``BEGIN IMMEDIATE`` ... ``COMMIT``: the write lock is
   taken first, so no transaction ever reads, then fails to upgrade to a write (that
   pattern produced hundreds of thousands of "database is locked" errors under load).
-  A read is one autocommit ``SELECT``.
+  A read is one autocommit ``SELECT``; ``search``, whose cursor is read before its
+  page, reads both in one deferred (read) transaction, so they see one snapshot.
 * **Busy.** The busy timeout makes SQLite wait for the lock; if it still reports
   "locked" or "busy", the call is retried with a short backoff while the store's
   ``timeout`` budget lasts, and then raises ``StoreUnavailable``. No ``sqlite3``
@@ -34,12 +35,52 @@ CGI processes at once, or the threads of a WSGI server. The rules that make that
 * **Schema.** ``PRAGMA user_version`` is the number of ``_MIGRATIONS`` applied. A
   connection that finds it behind applies the missing ones inside ``BEGIN IMMEDIATE``
   and re-reads the version there, so processes racing on a fresh file migrate it once.
-  A database newer than this code is refused rather than misread.
+  A database newer than this code is refused rather than misread. Version 2 (link
+  management) adds the new fields as columns (``ALTER TABLE ... ADD COLUMN``: no row
+  is rewritten, old links read the new fields empty), rebuilds the dedupe index for
+  the new meaning of "plain", and adds ``link_tags``, the ``links_updated`` index and
+  the ``meta`` row of the change counter.
+* **Tables.** ``links`` (one row per link, tombstones included; ``seq``, the rowid,
+  is the insertion order), ``daily`` (hits per link and day), ``ratelimit``,
+  ``link_tags`` (one ``(tag, seq)`` row per tag of a link, with a ``tombstone`` flag
+  kept in step with ``links.deleted_at``) and ``meta`` (one row: the change counter).
+  A link's tags are also in ``links.tags``, in their order, joined by spaces (a tag
+  holds none; one that did is refused with ``ValueError``): ``get`` reads them from
+  the row, and ``link_tags`` is only an index, rewritten whenever ``tags`` changes.
 * **Atomic rules.** ``insert`` is ``INSERT ... ON CONFLICT DO NOTHING`` and, only
   when that inserted nothing, the dedupe lookup, in one immediate transaction; a
   partial unique index on the URL of live plain links is what enforces the dedupe
   rule. ``hit`` is one guarded ``UPDATE`` (the visit limit is in its ``WHERE``) and
-  the per-day upsert, together.
+  the per-day upsert, together. ``update`` is a compare-and-set in one immediate
+  transaction: it reads the row's revision (and tombstone) under the write lock,
+  writes only over the revision it was given, looks for another live plain link of
+  the URL (found: the link is stored as an alias, so the unique index never refuses
+  an edit), rewrites the link's ``link_tags`` rows and adds one to the counter;
+  two editors of one revision are serialised by the lock, and the second finds the
+  revision moved. ``delete`` turns the row and its ``link_tags`` rows into a
+  tombstone and adds one to the counter; ``restore`` adds one per batch.
+* **Search** is one ``SELECT`` put together from this module's fragments (values
+  are bound, never spliced): the state at ``now`` as conditions on the row, the
+  text as ``LIKE '%...%' ESCAPE '\\'`` over code, URL and title (SQLite's ``LIKE``
+  folds the case of ASCII letters only: the meaning ``Search.matches`` gives; a text
+  ``LIKE`` cannot express, with a NUL or longer than its pattern limit, uses
+  ``instr(lower(...))``, the same meaning and slower), a tag as a join that starts
+  from ``link_tags`` (``CROSS JOIN`` fixes that order). Pages are keyset: the
+  ``after`` link is read first, and must itself match the search (else the page is
+  empty, as for an unknown code); the page continues below its sort key and
+  ``seq``. What is indexed, at a million links: a page of the newest links walks
+  the rowid backwards, a tag's page walks ``link_tags``' key backwards, and the
+  "updated" sort walks ``links_updated``; each reads about one page of rows.
+  Substring searches and the "hits" sort scan every link (no index serves a
+  substring; an index on ``hits`` would be rewritten by every visit, which doubled
+  the cost of ``hit``); ``tags()`` reads ``link_tags`` once.
+* **The change counter** (``changes``) is ``meta.changes``, read with one
+  primary-key ``SELECT``. Caching it per connection behind ``PRAGMA data_version``
+  (which moves when another connection commits) was measured and gains nothing
+  here: the pragma is a statement that takes a read snapshot like the ``SELECT`` it
+  would save, about 3 us each. So every call reads the row: nothing per connection
+  to keep right (``data_version`` does not move for a connection's own commits),
+  and a commit by any process or connection is seen by the next call.
 * **Values.** Times are integers: microseconds since 1970-01-01 UTC, lossless and
   ordered; they come back as aware UTC datetimes. Days are ``YYYY-MM-DD`` text.
 
@@ -51,7 +92,8 @@ CGI processes at once, or the threads of a WSGI server. The rules that make that
   writes a thousand links per immediate transaction.
 
 The hot path, ``get``, is one indexed lookup by code on the calling thread's open
-connection, with no schema check after the connection's first use.
+connection, with no schema check after the connection's first use; its row carries
+every field (tags included), so a redirect reads nothing else.
 """
 
 from __future__ import annotations
@@ -73,6 +115,7 @@ if TYPE_CHECKING:  # annotations only: typing alone costs a CGI request ~9 ms
     from collections.abc import Iterable, Iterator
     from typing import Any, Callable, Optional, TypeVar, Union
 
+    from minilink.core.links import Search
     from minilink.storage.base import Entry
 
     _T = TypeVar("_T")
@@ -117,27 +160,93 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID
         """,
     ),
+    # 2: link management (SPEC section 9). Adding columns rewrites no row, so a large
+    # file migrates in the time the dedupe index takes to rebuild.
+    (
+        "ALTER TABLE links ADD COLUMN title TEXT",
+        # The tags in their order, separated by one space (a tag has none); NULL: none.
+        "ALTER TABLE links ADD COLUMN tags TEXT",
+        "ALTER TABLE links ADD COLUMN redirect_status INTEGER",
+        "ALTER TABLE links ADD COLUMN forward_query INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE links ADD COLUMN fallback_url TEXT",
+        "ALTER TABLE links ADD COLUMN password_hash TEXT",
+        "ALTER TABLE links ADD COLUMN updated_at INTEGER",  # microseconds, like the others
+        "ALTER TABLE links ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+        # "Plain" now also means none of the new options: only such links are deduped.
+        # Every link of a version 1 file has them empty, so the new index holds the
+        # same links as the old one and cannot fail to build.
+        "DROP INDEX links_plain_url",
+        """
+        CREATE UNIQUE INDEX links_plain ON links (url)
+        WHERE alias = 0 AND expires_at IS NULL AND max_visits IS NULL AND deleted_at IS NULL
+        AND title IS NULL AND tags IS NULL AND redirect_status IS NULL AND forward_query = 0
+        AND fallback_url IS NULL AND password_hash IS NULL
+        """,
+        # One row per tag of a link, tombstones included (flagged, so that tags() counts
+        # without visiting the links); its key is the order of a tag's page, newest last.
+        """
+        CREATE TABLE link_tags (
+            tag        TEXT    NOT NULL,
+            seq        INTEGER NOT NULL,       -- links.seq
+            tombstone  INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (tag, seq)
+        ) WITHOUT ROWID
+        """,
+        # The page of the "updated" sort, newest first, without sorting every link. No
+        # such index for "hits": it would be rewritten by every visit, and measured at a
+        # million links it doubled the cost of hit().
+        "CREATE INDEX links_updated ON links (coalesce(updated_at, created_at), seq)",
+        # The change counter: update, delete and restore add one in their transaction.
+        """
+        CREATE TABLE meta (
+            id       INTEGER PRIMARY KEY CHECK (id = 1),
+            changes  INTEGER NOT NULL
+        )
+        """,
+        "INSERT INTO meta (id, changes) VALUES (1, 0)",
+    ),
 )
 
 #: The schema version this code writes and reads.
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 # The column lists are spelled out in every statement (no string building), so each
-# statement reads as the SQL it is; _link() reads the columns in this order.
+# statement reads as the SQL it is; _link() reads the columns in this order. Only
+# search() builds its statement, from the fragments below, as its filters combine.
 _GET = (
-    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
+    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at,"
+    " title, tags, redirect_status, forward_query, fallback_url, password_hash,"
+    " updated_at, revision"
     " FROM links WHERE code = ?"
 )
 _FIND_PLAIN = (
-    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
+    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at,"
+    " title, tags, redirect_status, forward_query, fallback_url, password_hash,"
+    " updated_at, revision"
     " FROM links WHERE url = ? AND alias = 0 AND expires_at IS NULL"
-    " AND max_visits IS NULL AND deleted_at IS NULL"
+    " AND max_visits IS NULL AND deleted_at IS NULL AND title IS NULL AND tags IS NULL"
+    " AND redirect_status IS NULL AND forward_query = 0 AND fallback_url IS NULL"
+    " AND password_hash IS NULL"
+)
+# Another live plain link of the URL than the one being edited (the dedupe index).
+_OTHER_PLAIN = (
+    "SELECT 1 FROM links WHERE url = ? AND alias = 0 AND expires_at IS NULL"
+    " AND max_visits IS NULL AND deleted_at IS NULL AND title IS NULL AND tags IS NULL"
+    " AND redirect_status IS NULL AND forward_query = 0 AND fallback_url IS NULL"
+    " AND password_hash IS NULL AND seq <> ?"
 )
 _INSERT = (
     "INSERT INTO links"
-    " (code, url, created_at, expires_at, max_visits, hits, alias, deleted_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    " (code, url, created_at, expires_at, max_visits, hits, alias, deleted_at,"
+    " title, tags, redirect_status, forward_query, fallback_url, password_hash,"
+    " updated_at, revision)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
+_INSERT_TAG = "INSERT INTO link_tags (tag, seq, tombstone) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+_DELETE_TAG = "DELETE FROM link_tags WHERE tag = ? AND seq = ?"
+_BURY_TAG = "UPDATE link_tags SET tombstone = 1 WHERE tag = ? AND seq = ?"
+_CHANGED = "UPDATE meta SET changes = changes + 1 WHERE id = 1"
+_CHANGES = "SELECT changes FROM meta WHERE id = 1"
 _HIT = "UPDATE links SET hits = hits + ? WHERE code = ? AND deleted_at IS NULL"
 _HIT_LIMITED = (
     "UPDATE links SET hits = hits + ? WHERE code = ? AND deleted_at IS NULL AND hits + ? <= ?"
@@ -147,28 +256,50 @@ _HIT_DAY = (
     " ON CONFLICT (code, day) DO UPDATE SET hits = hits + excluded.hits"
 )
 _DAILY = "SELECT day, hits FROM daily WHERE code = ? AND day >= ? ORDER BY day"
-_DELETE = "UPDATE links SET deleted_at = ? WHERE code = ? AND deleted_at IS NULL"
+_FIND_LIVE = "SELECT seq, tags FROM links WHERE code = ? AND deleted_at IS NULL"
+_DELETE = "UPDATE links SET deleted_at = ? WHERE seq = ?"
+_FIND_EDITED = "SELECT seq, tags, deleted_at, revision FROM links WHERE code = ?"
+# Every field but code, created_at, hits and deleted_at (Store.update).
+_UPDATE = (
+    "UPDATE links SET url = ?, expires_at = ?, max_visits = ?, alias = ?, title = ?,"
+    " tags = ?, redirect_status = ?, forward_query = ?, fallback_url = ?,"
+    " password_hash = ?, updated_at = ?, revision = revision + 1 WHERE seq = ?"
+)
 _RECENT = (
-    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
+    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at,"
+    " title, tags, redirect_status, forward_query, fallback_url, password_hash,"
+    " updated_at, revision"
     " FROM links WHERE deleted_at IS NULL ORDER BY seq DESC LIMIT ?"
 )
 # An unknown cursor makes the subquery NULL, and "seq < NULL" matches nothing: the
 # empty page the contract asks for, in the same snapshot as the page itself.
 _RECENT_AFTER = (
-    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
+    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at,"
+    " title, tags, redirect_status, forward_query, fallback_url, password_hash,"
+    " updated_at, revision"
     " FROM links WHERE deleted_at IS NULL AND seq < (SELECT seq FROM links WHERE code = ?)"
     " ORDER BY seq DESC LIMIT ?"
 )
+# The cursor of a search: the link (checked against the search) and its sort keys.
+_CURSOR = (
+    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at,"
+    " title, tags, redirect_status, forward_query, fallback_url, password_hash,"
+    " updated_at, revision, seq"
+    " FROM links WHERE code = ?"
+)
+_TAGS = "SELECT tag, count(*) FROM link_tags WHERE tombstone = 0 GROUP BY tag ORDER BY tag"
 # Pages of export(): a link with its days as "day=hits,day=hits" (ordered in Python).
 _EXPORT = (
     "SELECT seq, code, url, created_at, expires_at, max_visits, hits, alias, deleted_at,"
+    " title, tags, redirect_status, forward_query, fallback_url, password_hash,"
+    " updated_at, revision,"
     " (SELECT group_concat(daily.day || '=' || daily.hits) FROM daily"
     " WHERE daily.code = links.code)"
     " FROM links WHERE seq > ? ORDER BY seq LIMIT ?"
 )
 _TAKEN = "SELECT 1 FROM links WHERE code = ?"
 _LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM links"
-_CODES_AFTER = "SELECT code FROM links WHERE seq > ?"
+_STORED_AFTER = "SELECT code, seq FROM links WHERE seq > ?"
 _RESTORE_DAY = (
     "INSERT INTO daily (code, day, hits) VALUES (?, ?, ?)"
     " ON CONFLICT (code, day) DO UPDATE SET hits = excluded.hits"
@@ -180,6 +311,58 @@ _ALLOW_COUNT = (
     "INSERT INTO ratelimit (key, win, count) VALUES (?, ?, 1)"
     " ON CONFLICT (key, win) DO UPDATE SET count = count + 1 WHERE count < ?"
 )
+
+# search(): the columns of _link() on the links table "l", what each state keeps at
+# ":now", each sort's order and the keyset condition that continues after a cursor
+# whose keys are ":key" and ":seq".
+_SEARCH_COLUMNS = (
+    "l.code, l.url, l.created_at, l.expires_at, l.max_visits, l.hits, l.alias,"
+    " l.deleted_at, l.title, l.tags, l.redirect_status, l.forward_query,"
+    " l.fallback_url, l.password_hash, l.updated_at, l.revision"
+)
+_STATES = {
+    "live": (
+        "l.deleted_at IS NULL AND (l.expires_at IS NULL OR l.expires_at > :now)"
+        " AND (l.max_visits IS NULL OR l.hits < l.max_visits)"
+    ),
+    "expired": ("l.deleted_at IS NULL AND (l.expires_at <= :now OR l.hits >= l.max_visits)"),
+    "deleted": "l.deleted_at IS NOT NULL",
+    "all": "1",
+}
+#: The flag of link_tags that a state implies (lets a tag page skip tombstones' rows).
+_TAG_STATES = {
+    "live": " AND t.tombstone = 0",
+    "expired": " AND t.tombstone = 0",
+    "deleted": " AND t.tombstone = 1",
+    "all": "",
+}
+_ORDERS = {
+    "created": " ORDER BY l.seq DESC",
+    "hits": " ORDER BY l.hits DESC, l.seq DESC",
+    "updated": " ORDER BY coalesce(l.updated_at, l.created_at) DESC, l.seq DESC",
+}
+_AFTER = {
+    "created": " AND l.seq < :seq",
+    "hits": " AND (l.hits, l.seq) < (:key, :seq)",
+    # Spelt out, not as the row value (key, seq) < (:key, :seq): SQLite reads an
+    # expression index's range from a plain comparison only.
+    "updated": (
+        " AND coalesce(l.updated_at, l.created_at) <= :key"
+        " AND (coalesce(l.updated_at, l.created_at) < :key OR l.seq < :seq)"
+    ),
+}
+_TEXT = (
+    " AND (l.code LIKE :text ESCAPE '\\' OR l.url LIKE :text ESCAPE '\\'"
+    " OR l.title LIKE :text ESCAPE '\\')"
+)
+# The same meaning (lower() folds ASCII letters only, as LIKE does), for what a LIKE
+# pattern cannot say: a NUL (where SQLite's LIKE stops reading the pattern) or more
+# than its 50,000 bytes. Three times slower than LIKE, so only for those.
+_TEXT_EXACT = (
+    " AND (instr(lower(l.code), :text) OR instr(lower(l.url), :text)"
+    " OR instr(lower(l.title), :text))"
+)
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
@@ -199,19 +382,109 @@ def _from_micros(value: Optional[int]) -> Optional[datetime]:
     return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
+def _tags_text(link: Link) -> Optional[str]:
+    """The ``tags`` column of ``link``: its tags joined by spaces, ``None`` for none.
+    Raises ``ValueError`` for a tag that this could not give back (empty, or with a
+    space; the core allows neither)."""
+    if not link.tags:
+        return None
+    for tag in link.tags:
+        if not isinstance(tag, str) or not tag or " " in tag:
+            raise ValueError(f"link {link.code!r}: {tag!r} cannot be stored as a tag")
+    return " ".join(link.tags)
+
+
+def _row(link: Link) -> list[Any]:
+    """``link`` as the parameters of ``_INSERT``."""
+    return [
+        link.code,
+        link.url,
+        _to_micros(link.created_at),
+        _to_micros_or_none(link.expires_at),
+        link.max_visits,
+        link.hits,
+        int(link.alias),
+        _to_micros_or_none(link.deleted_at),
+        link.title,
+        _tags_text(link),
+        link.redirect_status,
+        int(link.forward_query),
+        link.fallback_url,
+        link.password_hash,
+        _to_micros_or_none(link.updated_at),
+        link.revision,
+    ]
+
+
 def _link(row: _Row) -> Link:
-    created_at = _from_micros(row[2])
-    assert created_at is not None  # NOT NULL in the schema
+    # Positional, with the conversions inline: this builds every link get() returns.
     return Link(
-        code=row[0],
-        url=row[1],
-        created_at=created_at,
-        expires_at=_from_micros(row[3]),
-        max_visits=row[4],
-        hits=row[5],
-        alias=bool(row[6]),
-        deleted_at=_from_micros(row[7]),
+        row[0],
+        row[1],
+        _EPOCH + timedelta(microseconds=row[2]),
+        None if row[3] is None else _EPOCH + timedelta(microseconds=row[3]),
+        row[4],
+        row[5],
+        bool(row[6]),
+        None if row[7] is None else _EPOCH + timedelta(microseconds=row[7]),
+        row[8],
+        () if row[9] is None else tuple(row[9].split(" ")),
+        row[10],
+        bool(row[11]),
+        row[12],
+        row[13],
+        None if row[14] is None else _EPOCH + timedelta(microseconds=row[14]),
+        row[15],
     )
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _like(text: str) -> str:
+    """The LIKE pattern of a substring: its ``%``, ``_`` and ``\\`` escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _search_sql(
+    search: Search, now: int, cursor: Optional[tuple[int, int]]
+) -> tuple[str, dict[str, Any]]:
+    """The statement of one page of ``search`` at ``now`` (microseconds) and its
+    parameters; ``cursor`` holds the sort key and ``seq`` of the ``after`` link.
+
+    Only this module's fragments are joined into the SQL; every value is bound.
+    """
+    params: dict[str, Any] = {"now": now, "limit": search.limit}
+    state = _STATES[search.state]
+    if search.tag is None:
+        sql = f"SELECT {_SEARCH_COLUMNS} FROM links l WHERE {state}"  # noqa: S608
+    else:
+        # CROSS JOIN keeps link_tags outside: the tag's page is read in key order.
+        sql = (
+            f"SELECT {_SEARCH_COLUMNS} FROM link_tags t CROSS JOIN links l"  # noqa: S608
+            f" WHERE t.tag = :tag{_TAG_STATES[search.state]} AND l.seq = t.seq AND {state}"
+        )
+        params["tag"] = search.tag
+    if search.text is not None and ("\0" in search.text or len(search.text) > 10_000):
+        sql += _TEXT_EXACT
+        params["text"] = search.text.translate(_ASCII_LOWER)
+    elif search.text is not None:
+        sql += _TEXT
+        params["text"] = _like(search.text)
+    after, order = _AFTER[search.sort], _ORDERS[search.sort]
+    if search.tag is not None and search.sort == "created":
+        # The same order, read from link_tags' key (tag, seq).
+        after, order = " AND t.seq < :seq", " ORDER BY t.seq DESC"
+    if cursor is not None:
+        sql += after
+        params["key"], params["seq"] = cursor
+    return sql + order + " LIMIT :limit", params
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -309,34 +582,28 @@ class SQLiteStore(Store):
     # -- the Store contract -------------------------------------------------------
 
     def insert(self, link: Link) -> Optional[Link]:
-        created_at = _to_micros(link.created_at)
-        expires_at = _to_micros_or_none(link.expires_at)
-        deleted_at = _to_micros_or_none(link.deleted_at)
-        params = (
-            link.code,
-            link.url,
-            created_at,
-            expires_at,
-            link.max_visits,
-            link.hits,
-            int(link.alias),
-            deleted_at,
-        )
+        params = _row(link)
         deduped = link.plain and link.deleted_at is None
+        tombstone = int(link.deleted_at is not None)
 
         def transaction(conn: sqlite3.Connection) -> Optional[Link]:
-            if conn.execute(_INSERT, params).rowcount != 1:
+            cursor = conn.execute(_INSERT, params)
+            if cursor.rowcount != 1:
                 # Refused by a unique index: the plain URL's (dedupe: whatever code
                 # was proposed, its existing link is the answer) or the code's (taken
                 # by a live link or a tombstone). Looking only now saves a query on
                 # every creation that succeeds, and the write lock makes it as exact.
                 row = conn.execute(_FIND_PLAIN, (link.url,)).fetchone() if deduped else None
                 return None if row is None else _link(row)
+            if link.tags:
+                seq = cursor.lastrowid
+                conn.executemany(_INSERT_TAG, [(tag, seq, tombstone) for tag in link.tags])
             # The link as it now reads back: times in UTC.
             return link.replace(
-                created_at=_EPOCH + timedelta(microseconds=created_at),
-                expires_at=_from_micros(expires_at),
-                deleted_at=_from_micros(deleted_at),
+                created_at=_from_micros(params[2]),
+                expires_at=_from_micros(params[3]),
+                deleted_at=_from_micros(params[7]),
+                updated_at=_from_micros(params[14]),
             )
 
         return self._run(transaction, write=True)
@@ -374,9 +641,83 @@ class SQLiteStore(Store):
         micros = _to_micros(at)
 
         def transaction(conn: sqlite3.Connection) -> bool:
-            return conn.execute(_DELETE, (micros, code)).rowcount == 1
+            row = conn.execute(_FIND_LIVE, (code,)).fetchone()
+            if row is None:
+                return False  # missing, or a tombstone already (it keeps its date)
+            seq, tags = row
+            conn.execute(_DELETE, (micros, seq))
+            if tags is not None:
+                conn.executemany(_BURY_TAG, [(tag, seq) for tag in tags.split(" ")])
+            conn.execute(_CHANGED)
+            return True
 
         return self._run(transaction, write=True)
+
+    def update(self, link: Link) -> Optional[Link]:
+        params = _row(link)
+        # Every field but code, created_at, hits and deleted_at, then the row's seq.
+        values = [params[1], params[3], params[4], params[6], *params[8:15]]
+        plain = link.plain
+
+        def transaction(conn: sqlite3.Connection) -> Optional[Link]:
+            row = conn.execute(_FIND_EDITED, (link.code,)).fetchone()
+            if row is None or row[2] is not None or row[3] != link.revision:
+                return None  # missing, a tombstone, or edited since it was read
+            seq, old_tags = row[0], row[1]
+            alias = params[6]
+            if plain and conn.execute(_OTHER_PLAIN, (link.url, seq)).fetchone() is not None:
+                alias = 1  # another live plain link has this URL: the dedupe rule
+            conn.execute(_UPDATE, [*values[:3], alias, *values[4:], seq])
+            if old_tags != params[9]:
+                if old_tags is not None:
+                    conn.executemany(_DELETE_TAG, [(tag, seq) for tag in old_tags.split(" ")])
+                conn.executemany(_INSERT_TAG, [(tag, seq, 0) for tag in link.tags])
+            conn.execute(_CHANGED)
+            stored = conn.execute(_GET, (link.code,)).fetchone()
+            return _link(stored)
+
+        return self._run(transaction, write=True)
+
+    def search(self, search: Search) -> list[Link]:
+        if search.state not in _STATES or search.sort not in _ORDERS:
+            raise ValueError(f"unknown search state {search.state!r} or sort {search.sort!r}")
+        if search.limit < 1:
+            return []  # SQLite reads a negative LIMIT as "no limit"
+        now = _to_micros(search.now)  # a naive time is refused before any read
+        for value in (search.text, search.tag, search.after):
+            if value is not None and not _encodable(value):
+                # A lone surrogate: no stored text holds one (SQLite keeps UTF-8).
+                return []
+
+        def read(conn: sqlite3.Connection) -> list[Link]:
+            cursor: Optional[tuple[int, int]] = None
+            if search.after is not None:
+                row = conn.execute(_CURSOR, (search.after,)).fetchone()
+                if row is None or not search.matches(_link(row)):
+                    return []  # an unknown cursor, or one not in these results
+                if search.sort == "hits":
+                    cursor = (row[5], row[16])
+                elif search.sort == "updated":
+                    cursor = (row[2] if row[14] is None else row[14], row[16])
+                else:
+                    cursor = (row[16], row[16])
+            sql, params = _search_sql(search, now, cursor)
+            return [_link(row) for row in conn.execute(sql, params)]
+
+        return self._run(self._snapshot(read), write=False)
+
+    def tags(self) -> list[tuple[str, int]]:
+        def read(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+            return [(tag, count) for tag, count in conn.execute(_TAGS)]
+
+        return self._run(read, write=False)
+
+    def changes(self) -> int:
+        def read(conn: sqlite3.Connection) -> int:
+            value: int = conn.execute(_CHANGES).fetchone()[0]
+            return value
+
+        return self._run(read, write=False)
 
     def recent(self, limit: int, after: Optional[str] = None) -> list[Link]:
         if limit < 1:
@@ -419,11 +760,11 @@ class SQLiteStore(Store):
                 return
             for row in rows:
                 days: list[tuple[str, int]] = []
-                if row[9]:
-                    for pair in row[9].split(","):
+                if row[17]:
+                    for pair in row[17].split(","):
                         day, _, hits = pair.partition("=")
                         days.append((day, int(hits)))
-                yield _link(row[1:9]), tuple(sorted(days))
+                yield _link(row[1:17]), tuple(sorted(days))
             last = rows[-1][0]
 
     def restore(self, entries: Iterable[Entry]) -> int:
@@ -514,6 +855,19 @@ class SQLiteStore(Store):
             conn.close()
         except sqlite3.Error:
             pass
+
+    @staticmethod
+    def _snapshot(body: Callable[[sqlite3.Connection], _T]) -> Callable[[sqlite3.Connection], _T]:
+        """``body`` in one read transaction: its statements see one snapshot."""
+
+        def read(conn: sqlite3.Connection) -> _T:
+            conn.execute("BEGIN")
+            try:
+                return body(conn)
+            finally:
+                SQLiteStore._rollback(conn)  # ends the read; nothing was written
+
+        return read
 
     @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:
@@ -707,38 +1061,32 @@ def _export_page(last: int) -> Callable[[sqlite3.Connection], list[_Row]]:
 def _restore_batch(batch: list[Entry]) -> Callable[[sqlite3.Connection], int]:
     """The transaction that stores one batch of ``restore`` entries: all of them in
     one ``executemany``, then one by one only those it did not store."""
-    rows = [
-        [
-            link.code,
-            link.url,
-            _to_micros(link.created_at),
-            _to_micros_or_none(link.expires_at),
-            link.max_visits,
-            link.hits,
-            int(link.alias),
-            _to_micros_or_none(link.deleted_at),
-        ]
-        for link, _ in batch
-    ]
+    rows = [_row(link) for link, _ in batch]
 
     def write(conn: sqlite3.Connection) -> int:
         last = conn.execute(_LAST_SEQ).fetchone()[0]
         conn.executemany(_INSERT, rows)
-        new = {code for (code,) in conn.execute(_CODES_AFTER, (last,))}
+        new = dict(conn.execute(_STORED_AFTER, (last,)).fetchall())
         stored = 0
         day_rows: list[tuple[str, str, int]] = []
+        tag_rows: list[tuple[str, int, int]] = []
         for (link, days), params in zip(batch, rows):
-            if link.code in new:
-                new.discard(link.code)  # a code given twice is stored once
-            elif conn.execute(_TAKEN, (link.code,)).fetchone() is not None:
-                continue  # the code is taken: skipped
-            else:
+            seq = new.pop(link.code, None)  # a code given twice is stored once
+            if seq is None:
+                if conn.execute(_TAKEN, (link.code,)).fetchone() is not None:
+                    continue  # the code is taken: skipped
                 # A live plain link of this URL exists under another code.
-                if conn.execute(_INSERT, [*params[:6], 1, params[7]]).rowcount != 1:
+                cursor = conn.execute(_INSERT, [*params[:6], 1, *params[7:]])
+                if cursor.rowcount != 1:
                     continue
+                seq = cursor.lastrowid
             stored += 1
             day_rows.extend((link.code, day, hits) for day, hits in days)
+            tombstone = int(link.deleted_at is not None)
+            tag_rows.extend((tag, seq, tombstone) for tag in link.tags)
         conn.executemany(_RESTORE_DAY, day_rows)
+        conn.executemany(_INSERT_TAG, tag_rows)
+        conn.execute(_CHANGED)
         return stored
 
     return write

@@ -36,6 +36,14 @@ class TestSQLiteStore(StoreContract):
         s.close()
 
     @pytest.fixture
+    def other_store(self, tmp_path: Path) -> Iterator[SQLiteStore]:
+        # A second store object on the same file: its own connections, as another
+        # process would have.
+        s = SQLiteStore(tmp_path / "links.db")
+        yield s
+        s.close()
+
+    @pytest.fixture
     def unreachable_store(self, tmp_path: Path) -> Iterator[SQLiteStore]:
         # A file in a folder that does not exist: SQLite cannot open it.
         s = SQLiteStore(tmp_path / "no" / "such" / "folder" / "links.db")
