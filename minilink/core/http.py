@@ -60,6 +60,7 @@ REASONS = {
     405: "Method Not Allowed",
     409: "Conflict",
     410: "Gone",
+    412: "Precondition Failed",
     413: "Content Too Large",
     415: "Unsupported Media Type",
     429: "Too Many Requests",

@@ -42,7 +42,23 @@ from minilink.testing.clients import Client, Result
 
 SCENARIOS: list[Scenario] = []
 T0 = "2026-11-28T13:00:00Z"
-LINK_KEYS = {"code", "short_url", "url", "created_at", "expires_at", "max_visits", "hits"}
+LINK_KEYS = {
+    "code",
+    "short_url",
+    "url",
+    "created_at",
+    "expires_at",
+    "max_visits",
+    "hits",
+    # SPEC section 9
+    "title",
+    "tags",
+    "redirect_status",
+    "forward_query",
+    "fallback_url",
+    "password_protected",
+    "updated_at",
+}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -850,6 +866,205 @@ def _(c: Client) -> None:
     assert r.status == 201
     code = r.json()["code"]
     assert c.get(f"/{code}", remote_addr=None).status == 302
+
+
+# -- SPEC section 9 at redirect time: link options and password-protected links ----------
+#
+# Links with options are made through the JSON API when it takes them, else through the
+# store the client's app uses (in process: its ``Shortener``; a CGI or live server: its
+# store file), always with an alias, so that every adapter makes the same link.
+
+SECRET = "https://secret.example/t0p?k=v"
+PASSWORD = "open sesame"
+
+
+def _innermost(c: Any) -> Any:
+    while getattr(c, "inner", None) is not None:  # the live suite's wrappers
+        c = c.inner
+    return c
+
+
+def with_shortener(c: Client, use: Callable[[Any], Any]) -> Any:
+    """``use(shortener)`` with the ``Shortener`` over the store the client's app uses:
+    the app's own in process, else one over the CGI or live server's store file."""
+    import os
+
+    from minilink.core.config import Config
+    from minilink.core.service import Shortener
+    from minilink.storage import open_store
+
+    inner = _innermost(c)
+    app = getattr(inner, "app", None)
+    if app is not None:
+        return use(getattr(app, "app", app).shortener)
+    cgi_env = getattr(inner, "_env", None)
+    store_url = os.fsdecode(cgi_env[b"MINILINK_STORE"]) if cgi_env else inner.env["MINILINK_STORE"]
+    with open_store(store_url) as store:
+        return use(Shortener(store, Config(), clock=inner.clock))
+
+
+def made(c: Client, code: str, url: str, **options: Any) -> None:
+    """The link ``code`` to ``url`` with ``options`` (``Shortener.create``'s names)."""
+    if create(c, url, alias=code, headers=AUTH, **options).status != 201:
+        # An API that does not take the options yet: through the store.
+        with_shortener(c, lambda s: s.create(url, alias=code, **options))
+
+
+def stored_hits(c: Client, code: str) -> int:
+    """Hits of ``code`` in any state (the admin list), expired links included."""
+    r = c.get("/api/links?state=all&limit=1000", headers=AUTH)
+    if r.status != 200:  # an API without states yet: through the store
+        return int(with_shortener(c, lambda s: s.store.get(code).hits))
+    (link,) = [each for each in r.json()["links"] if each["code"] == code]
+    return int(link["hits"])
+
+
+def assert_reveals_nothing(r: Result) -> None:
+    for piece in ("secret.example", "t0p", "k=v"):
+        assert piece.encode() not in r.body, piece
+        assert all(piece not in value for _, value in r.headers), (piece, r.headers)
+
+
+def password_post(c: Client, code: str, password: str, **kwargs: Any) -> Result:
+    body = urlencode({"password": password}).encode()
+    headers = {**FORM, **kwargs.pop("headers", {})}
+    return c.request("POST", f"/{code}{kwargs.pop('query', '')}", headers=headers, body=body)
+
+
+@scenario("option-redirect-status")
+def _(c: Client) -> None:
+    for status in (301, 302, 307, 308):
+        made(c, f"st{status}", f"https://example.com/{status}", redirect_status=status)
+    for status in (301, 302, 307, 308):
+        assert_redirect(c.get(f"/st{status}"), f"https://example.com/{status}", status)
+        head = c.head(f"/st{status}")
+        assert (head.status, head.header("location")) == (status, f"https://example.com/{status}")
+    assert hits(c, "st308") == 1
+
+
+@scenario("option-forward-query", env={"MINILINK_MAX_URL_LENGTH": "200"})
+def _(c: Client) -> None:
+    made(c, "fq", "https://example.com/p?a=1&b=2#top", forward_query=True)
+    made(c, "nofq", "https://example.com/p?a=1")
+    assert_redirect(c.get("/fq?b=9&c=3"), "https://example.com/p?a=1&b=9&c=3#top")
+    assert_redirect(c.get("/fq"), "https://example.com/p?a=1&b=2#top")
+    assert_redirect(c.get("/fq?q=café"), "https://example.com/p?a=1&b=2&q=caf%C3%A9#top")
+    assert_redirect(c.get("/fq?x=%23y"), "https://example.com/p?a=1&b=2&x=%23y#top")
+    assert_redirect(c.get("/nofq?a=2"), "https://example.com/p?a=1")
+    assert hits(c, "fq") == 4
+    too_long = c.get("/fq?q=" + "x" * 200)
+    assert_html(too_long, 400)
+    assert too_long.header("location") is None
+    assert hits(c, "fq") == 4
+
+
+@scenario("option-fallback")
+def _(c: Client) -> None:
+    made(c, "fbx", "https://example.com/x", expires_in=60, fallback_url="https://example.com/over")
+    made(c, "fbu", "https://example.com/u", max_visits=1, fallback_url="https://example.com/over")
+    made(c, "fbd", "https://example.com/d", fallback_url="https://example.com/over")
+    assert_redirect(c.get("/fbx"), "https://example.com/x")
+    assert_redirect(c.get("/fbu"), "https://example.com/u")
+    assert_redirect(c.get("/fbu"), "https://example.com/over")
+    c.clock.advance(60)
+    for _ in range(2):
+        assert_redirect(c.get("/fbx"), "https://example.com/over")
+    head = c.head("/fbx")
+    assert (head.status, head.header("location")) == (302, "https://example.com/over")
+    assert stored_hits(c, "fbx") == 1
+    assert stored_hits(c, "fbu") == 1
+    assert c.delete("/api/links/fbd", headers=AUTH).status == 204
+    assert_html(c.get("/fbd"), 410)
+
+
+@scenario("option-preview")
+def _(c: Client) -> None:
+    made(
+        c,
+        "pv",
+        "https://example.com/",
+        redirect_status=307,
+        forward_query=True,
+        fallback_url="https://example.com/<later>",
+    )
+    page = c.get("/pv+")
+    assert_html(page, 200)
+    assert '<dd id="redirect-status">307 Temporary Redirect</dd>' in page.text
+    assert '<dd id="forward-query">Added to the target</dd>' in page.text
+    assert "https://example.com/%3Clater%3E" in page.text
+    assert hits(c, "pv") == 0
+
+
+@scenario("password-form")
+def _(c: Client) -> None:
+    made(c, "pw", SECRET, password=PASSWORD, forward_query=True, redirect_status=308)
+    get = c.get("/pw?x=1")
+    assert_html(get, 200)
+    assert get.header("cache-control") == "no-store"
+    assert get.header("location") is None
+    assert 'type="password"' in get.text and '<form method="post">' in get.text
+    assert_reveals_nothing(get)
+    assert_head_answers_as_get(c.head("/pw?x=1"), get)
+    assert hits(c, "pw") == 0
+    wrong = password_post(c, "pw", "open sesam")
+    assert_html(wrong, 403)
+    assert 'id="password-error"' in wrong.text and "open sesam" not in wrong.text
+    assert_reveals_nothing(wrong)
+    assert hits(c, "pw") == 0
+    right = password_post(c, "pw", PASSWORD, query="?x=1")
+    assert right.status == 303, (right.status, right.body[:300])
+    assert right.header("location") == SECRET + "&x=1"
+    assert hits(c, "pw") == 1
+
+
+@scenario("password-malformed")
+def _(c: Client) -> None:
+    made(c, "pw", SECRET, password=PASSWORD)
+    for body in (b"", b"password=", b"other=1", b"password=a&password=b", b"password=%FF"):
+        r = c.request("POST", "/pw", headers=FORM, body=body)
+        assert_html(r, 400)
+        assert_reveals_nothing(r)
+    json = c.post_json("/pw", {"password": PASSWORD})
+    assert_html(json, 415)
+    plain = c.request("POST", "/plain-or-not", headers=FORM, body=b"password=x")
+    assert_html(plain, 405)
+    made(c, "open", "https://example.com/open")
+    assert c.request("POST", "/open", headers=FORM, body=b"password=x").status == 405
+    assert password_post(c, "pw", PASSWORD).status == 303  # none of that spent a guess
+
+
+@scenario("password-limited")
+def _(c: Client) -> None:
+    made(c, "pw", SECRET, password=PASSWORD)
+    cross = password_post(c, "pw", "nope", headers={"Origin": "https://evil.example"})
+    assert_html(cross, 403)
+    for _ in range(5):
+        assert_html(password_post(c, "pw", "nope"), 403)
+    limited = password_post(c, "pw", PASSWORD)
+    assert_html(limited, 429)
+    assert limited.header("retry-after") == "60"
+    assert limited.header("cache-control") == "no-store"
+    assert_reveals_nothing(limited)
+    assert hits(c, "pw") == 0
+    c.clock.advance(60)
+    assert password_post(c, "pw", PASSWORD).status == 303
+    assert hits(c, "pw") == 1
+
+
+@scenario("password-preview-and-qr")
+def _(c: Client) -> None:
+    made(c, "pw", SECRET, password=PASSWORD, fallback_url="https://secret.example/over")
+    page = c.get("/pw+")
+    assert_html(page, 200)
+    assert 'id="protected"' in page.text and 'id="target"' not in page.text
+    assert_reveals_nothing(page)
+    qr = c.get("/pw.svg")
+    if qr.status == 200:  # with the qr extra
+        assert qr.header("content-type") == "image/svg+xml"
+        assert_reveals_nothing(qr)
+    else:
+        assert_html(qr, 404)
+    assert hits(c, "pw") == 0
 
 
 # Last, so that every scenario above is registered. The subprocess run is the truth

@@ -26,6 +26,6 @@ def parameters() -> dict[str, dict[str, Any]]:
 
 def test_blank_query_values_are_documented() -> None:
     query = parameters()
-    assert set(query) == {"limit", "after", "days"}
+    assert set(query) == {"limit", "after", "days", "q", "tag", "state", "sort"}
     for name, parameter in query.items():
         assert parameter.get("allowEmptyValue") is True, name
