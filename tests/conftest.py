@@ -53,7 +53,7 @@ SLOW: dict[str, str] = {
     "tests/test_transfer.py::test_export_and_import_memory_stays_flat": "a memory soak",
     "tests/storage/test_third_party.py": "pip install and pytest in subprocesses",
     "tests/storage/test_buffered.py::test_an_orderly_shutdown_loses_no_hit": (
-        "gunicorn and uvicorn"
+        "every server, each stopped by SIGTERM"
     ),
     "tests/storage/test_postgres.py::TestPostgresStore::test_matches_a_dict_model": (
         "a long state machine on PostgreSQL"

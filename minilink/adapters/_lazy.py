@@ -2,9 +2,31 @@
 
 Servers import ``application`` before they fork, so the module-level entry points
 build their ``App`` from ``MINILINK_*`` on first use, once, under a lock (threaded
-servers call them concurrently). An ``App`` built here is closed at interpreter exit,
-so batched hits reach the store even when the server never tells the application it
-is stopping; an ``App`` the caller passed in is the caller's to close.
+servers call them concurrently). An ``App`` built here is closed at the process's
+orderly end, so batched hits reach the store even when the server never tells the
+application it is stopping; an ``App`` the caller passed in is the caller's to close.
+
+How "the orderly end" is caught, for every server the suite runs:
+
+* **Interpreter exit**: ``atexit`` closes it (gunicorn's workers and servers that end
+  the interpreter the normal way, or close the app themselves: uvicorn, hypercorn,
+  daphne, uWSGI, mod_wsgi).
+* **SIGTERM left at its default** (waitress, cheroot's command, Werkzeug's server,
+  bjoern): the default action ends the process at once, without exit handlers. So
+  where the app's module is imported or the app built *in the main thread* and the
+  SIGTERM handler is still ``SIG_DFL``, it becomes ``_on_sigterm``: it hands the
+  closing to a thread (the main thread may hold a lock of the buffer at that very
+  moment, and it keeps running), which closes every ``App`` built here and then sends
+  SIGTERM again; that second delivery, with nothing left to close, puts ``SIG_DFL``
+  back and re-raises the signal, so the process still ends *by SIGTERM*, as its
+  supervisor expects. A handler the server installs itself, before or after (gunicorn,
+  uvicorn, hypercorn, granian), is never replaced: a server that handles the signal
+  keeps it, and one that restores the previous handler and re-raises (uvicorn) ends
+  through this one, with nothing left to close. ``SIG_IGN`` is left alone too.
+* **multiprocessing children** (granian's workers): the worker handles SIGTERM
+  itself and then leaves through ``os._exit``, which skips ``atexit``; an ``App``
+  built in such a child is also closed by a ``multiprocessing.util.Finalize``, which
+  multiprocessing runs before that exit.
 
 What is checked at import is the configuration. Loading the module is the only hook a
 WSGI server gives an application, so ``entry_point`` reads ``MINILINK_*`` and checks
@@ -27,8 +49,10 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 import threading
+import weakref
 from typing import Callable, Optional, TypeVar
 
 from minilink._build import build_app
@@ -92,7 +116,68 @@ def entry_point(cls: type[_Lazy]) -> _Lazy:
     """A module-level ``application``: the environment is checked now (see
     ``check_environment``), the ``App`` is built from it on first use."""
     check_environment()
+    install_stop_handler()
     return cls(factory=app_from_environment)
+
+
+#: The instances whose factory built an ``App`` that is still open.
+_OPEN: weakref.WeakSet[LazyApp] = weakref.WeakSet()
+_stopping = threading.Event()  # a SIGTERM is being handled: the apps are being closed
+_closed = threading.Event()  # ... and they are closed: the next SIGTERM ends the process
+
+
+def install_stop_handler() -> bool:
+    """Make SIGTERM close the apps built here before it ends the process, if it is
+    still at its default and this is the main thread (see the module docstring).
+    Returns whether the handler was installed."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    sigterm = getattr(signal, "SIGTERM", None)
+    if sigterm is None:
+        return False
+    try:
+        if signal.getsignal(sigterm) is not signal.SIG_DFL:
+            return False  # the server's own handler, SIG_IGN, or this one already
+        signal.signal(sigterm, _on_sigterm)
+    except (OSError, ValueError):  # e.g. an embedded interpreter that forbids it
+        return False
+    return True
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if _closed.is_set() or not _OPEN:
+        # Nothing (left) to close: the default action, as if this handler were not here.
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+        return
+    if not _stopping.is_set():
+        _stopping.set()
+        threading.Thread(
+            target=_close_all_then_end, args=(signum,), name="minilink-stop", daemon=True
+        ).start()
+
+
+def _close_all_then_end(signum: int) -> None:
+    try:
+        for lazy in list(_OPEN):
+            try:
+                lazy.close()
+            except Exception as exc:  # one store failing must not keep the others open
+                sys.stderr.write(f"minilink: closing at SIGTERM failed: {exc}\n")
+    finally:
+        _closed.set()
+        os.kill(os.getpid(), signum)  # the main thread's handler now ends the process
+
+
+def _close_at_child_exit(lazy: LazyApp) -> None:
+    """In a multiprocessing child (granian's workers), also close at its exit, which
+    ``os._exit`` ends without ``atexit``."""
+    mp = sys.modules.get("multiprocessing")  # a child has it; nobody else pays for it
+    if mp is None or mp.parent_process() is None:
+        return
+    from multiprocessing import util
+
+    util.Finalize(lazy, lazy.close, exitpriority=10)
 
 
 class LazyApp:
@@ -120,6 +205,7 @@ class LazyApp:
         # opens the store again.
         instance = cls(factory=lambda: build_app(cfg))
         instance.app  # noqa: B018 - build it now
+        install_stop_handler()
         return instance
 
     @property
@@ -132,6 +218,8 @@ class LazyApp:
                     assert self._factory is not None
                     self._app = self._factory()
                     atexit.register(self.close)
+                    _OPEN.add(self)
+                    _close_at_child_exit(self)
                 app = self._app
         return app
 
@@ -144,4 +232,5 @@ class LazyApp:
             app, self._app = self._app, None
         if app is not None:
             atexit.unregister(self.close)
+            _OPEN.discard(self)
             app.close()
