@@ -16,6 +16,36 @@ one SQL statement (or one transaction), never by a read followed by a write here
   never disagree and a limit is never overrun, whatever the number of servers.
 * **recent** pages by keyset (``seq < the cursor's seq``), so a page costs the same at
   any depth. **allow** is one conditional upsert.
+* **update** is a compare-and-set in one transaction: the ``UPDATE`` matches only
+  the revision given and no tombstone (a racing edit holding the row makes
+  PostgreSQL re-check that on the row it committed: exactly one of two wins), and
+  decides ``alias`` for a plain result from the dedupe index in the same statement;
+  an insert of that URL that slips in first makes the unique index refuse the
+  edit, which is then stored as an alias. The tag rows and the change counter
+  follow in the same transaction.
+* **Tags** are kept twice: the ordered array on the link (read with it, no join)
+  and one ``minilink_tags`` row per (tag, link), with ``live`` false for a
+  tombstone. A tag page walks that table's (tag, seq) key backwards and stops after
+  a page, whatever the tag's size; ``tags()`` counts a partial index of the live
+  rows, so it costs the tagged links, not the table. (A GIN index on the array
+  would find a tag's links, but not in order: a common tag's first page would read
+  and sort all of them.)
+* **search** is one statement put together from fixed fragments: the state at
+  ``now``, the tag (through ``minilink_tags``), the text (``LIKE`` on ASCII-folded
+  text, its wildcards escaped, through a pg_trgm GIN index where the extension
+  could be had: otherwise a full scan, and a warning when migrating says so), the
+  order, and a keyset against the cursor link, which must itself match the search.
+  Indexes: the primary key (newest first), (tag, seq), the last-edited order, the
+  tombstones. Hits have none: indexing them would cost every hit (no HOT update).
+* **changes** is the number in the one-row ``minilink_changes``, bumped in the
+  transaction of every update, delete and restore (so it can never be seen ahead
+  of the links it counts), which also sends a ``NOTIFY`` on ``minilink_changes`` with the
+  schema and the number. By default ``changes()`` reads that row: one round trip
+  (about 40 µs on a local server), and exact, as a change committed by any process
+  before the call is seen. With ``listen=1`` a thread per process keeps a
+  ``LISTEN`` connection and the call is a memory read (about 2 µs); a change is
+  then seen once its notification arrived (well under a millisecond on one host),
+  the only window left; the row is read while the listener is not connected.
 * **Schema**: versioned migrations (``minilink_schema`` holds the number applied),
   run on first use in one transaction that holds a transaction-level advisory lock
   keyed on the schema: servers that start at once migrate once, the others wait for
@@ -28,8 +58,9 @@ one SQL statement (or one transaction), never by a read followed by a write here
   Autocommit; sessions run with ``TimeZone=UTC`` and without JIT compilation (it
   costs a short query more than it saves). Defaults (URL options override):
   ``pool_min=1``, ``pool_max=10`` connections, ``pool_timeout=5`` seconds to wait
-  for a free one, ``connect_timeout=3`` seconds to connect. The migration check runs
-  once per process on a connection of its own, before the pool starts.
+  for a free one, ``connect_timeout=3`` seconds to connect, ``listen=0`` (see
+  **changes**). The migration check runs once per process on a connection of its
+  own, before the pool starts; the listener is one more connection.
 * **export** pages by ``seq`` with each link's days as arrays; **restore** writes a
   thousand links per transaction with one ``INSERT ... SELECT FROM unnest(...)`` per
   table (binary parameters), then refreshes the planner's statistics.
@@ -46,6 +77,11 @@ one SQL statement (or one transaction), never by a read followed by a write here
 app in worker threads instead of on its event loop. Needs PostgreSQL 11 or newer.
 """
 
+# The statements are put together from this module's own constants only (column
+# lists, the plain-link predicate, search's fixed fragments); every value travels
+# as a query parameter. So the rule against SQL built from strings is off here.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
 import os
@@ -55,7 +91,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable, Optional, TypeVar
 
 from minilink.core.errors import StoreUnavailable
-from minilink.core.links import Link
+from minilink.core.links import Link, Search
 from minilink.storage.base import Store, check_entry
 
 try:
@@ -120,6 +156,64 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    (
+        # Version 2, the link management of SPEC section 9. Every new column has a
+        # constant default (or none), so PostgreSQL 11+ adds them without rewriting
+        # the table, and a link written by version 1 reads with its options empty.
+        """
+        ALTER TABLE minilink_links
+            ADD COLUMN title            text,
+            ADD COLUMN tags             text[]      NOT NULL DEFAULT '{}',
+            ADD COLUMN redirect_status  smallint,
+            ADD COLUMN forward_query    boolean     NOT NULL DEFAULT false,
+            ADD COLUMN fallback_url     text,
+            ADD COLUMN password_hash    text,
+            ADD COLUMN updated_at       timestamptz,
+            ADD COLUMN revision         bigint      NOT NULL DEFAULT 0
+        """,
+        # "Plain" now also means no title, tag, option or password: the dedupe index
+        # follows. Every version 1 link has those empty, so the indexed set is the
+        # same and the new index cannot find duplicates.
+        "DROP INDEX minilink_links_plain_url",
+        """
+        CREATE UNIQUE INDEX minilink_links_plain_url ON minilink_links
+            (decode(md5(url), 'hex'))
+        WHERE NOT alias AND expires_at IS NULL AND max_visits IS NULL AND deleted_at IS NULL
+            AND title IS NULL AND tags = '{}' AND redirect_status IS NULL
+            AND NOT forward_query AND fallback_url IS NULL AND password_hash IS NULL
+        """,
+        # One row per (tag, link), beside the links' own ordered arrays: a tag page
+        # walks (tag, seq) backwards and stops after a page, however common the
+        # tag; tags() counts the rows of the live links from a partial index alone.
+        # ``live`` is false for a tombstone's tags (a search of deleted links still
+        # filters by tag).
+        """
+        CREATE TABLE minilink_tags (
+            tag   text    COLLATE "C" NOT NULL,
+            seq   bigint  NOT NULL,
+            live  boolean NOT NULL,
+            PRIMARY KEY (tag, seq)
+        )
+        """,
+        "CREATE INDEX minilink_tags_seq ON minilink_tags (seq)",
+        "CREATE INDEX minilink_tags_live ON minilink_tags (tag) WHERE live",
+        # The change counter: one row, bumped in the transaction of every update,
+        # delete and restore, so a reader never sees the new number with old links
+        # (a sequence would be bumped before the commit, visible to all at once).
+        """
+        CREATE TABLE minilink_changes (
+            one  boolean PRIMARY KEY DEFAULT true CHECK (one),
+            n    bigint  NOT NULL
+        )
+        """,
+        "INSERT INTO minilink_changes (n) VALUES (0)",
+        # The other orders of search(): last edited first, and tombstones.
+        """
+        CREATE INDEX minilink_links_updated ON minilink_links
+            ((coalesce(updated_at, created_at)), seq)
+        """,
+        "CREATE INDEX minilink_links_deleted ON minilink_links (seq) WHERE deleted_at IS NOT NULL",
+    ),
 )
 
 #: The schema version this code writes and reads.
@@ -129,45 +223,76 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 _LOCK_NAMESPACE = 0x6D6C6E6B
 _MIGRATE_LOCK = "SELECT pg_advisory_xact_lock(%s, hashtext(coalesce(current_schema(), '')))"
 
-# The column lists are spelled out in every statement (no string building), so each
-# statement reads as the SQL it is; _link() reads the columns in this order.
-_GET = (
-    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
-    " FROM minilink_links WHERE code = %s"
+# Substring search folds ASCII letters only (``Search.matches``): translate(), not
+# lower() or ILIKE, which fold every letter of the database's locale. The haystack
+# joins the three fields with a newline; the trigram index is on that expression
+# (spelled exactly as in _TEXT_MATCH, or the planner would not use it).
+_FOLD_FROM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_FOLD = f"'{_FOLD_FROM}', '{_FOLD_FROM.lower()}'"
+#: ``{a}`` is the table's alias and a dot, or nothing.
+_HAYSTACK = (
+    "translate(({a}code || E'\\n' || {a}url || E'\\n' || coalesce({a}title, ''))"
+    ' COLLATE "C", ' + _FOLD + ")"
 )
-# The md5 expression is the partial unique index's, so the lookup uses that index.
+# The haystack narrows (through the index); each field on its own decides, as a
+# needle with a newline could otherwise match across two fields.
+_TEXT_MATCH = (
+    _HAYSTACK + " LIKE %(pattern)s AND (translate({a}code, " + _FOLD + ") LIKE %(pattern)s"
+    " OR translate({a}url, " + _FOLD + ") LIKE %(pattern)s"
+    " OR translate(coalesce({a}title, ''), " + _FOLD + ") LIKE %(pattern)s)"
+)
+# Made after migration 2 where pg_trgm can be had (it may need a privilege the
+# role lacks): without it a substring search reads the whole table, still correct.
+_TRIGRAM_EXTENSION = "CREATE EXTENSION IF NOT EXISTS pg_trgm"
+_TRIGRAM_SCHEMA = (
+    "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
+)
+_TRIGRAM_INDEX = (
+    "CREATE INDEX IF NOT EXISTS minilink_links_text ON minilink_links"
+    " USING gin (({haystack}) {schema}.gin_trgm_ops)"
+)
+
+# Every statement reads and writes the columns in this order, which is _link()'s.
+_COLUMNS = (
+    "code, url, created_at, expires_at, max_visits, hits, alias, deleted_at,"
+    " title, tags, redirect_status, forward_query, fallback_url, password_hash,"
+    " updated_at, revision"
+)
+_L_COLUMNS = ", ".join("l." + name.strip() for name in _COLUMNS.split(","))
+_PLAIN = (
+    "NOT alias AND expires_at IS NULL AND max_visits IS NULL AND deleted_at IS NULL"
+    " AND title IS NULL AND tags = '{}' AND redirect_status IS NULL"
+    " AND NOT forward_query AND fallback_url IS NULL AND password_hash IS NULL"
+)
+_GET = f"SELECT {_COLUMNS} FROM minilink_links WHERE code = %s"
+# The md5 expression and the predicate are the partial unique index's, so the
+# lookup uses that index.
 _FIND_PLAIN = (
-    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
-    " FROM minilink_links"
+    f"SELECT {_COLUMNS} FROM minilink_links"
     " WHERE decode(md5(url), 'hex') = decode(md5(%(url)s), 'hex') AND url = %(url)s"
-    " AND NOT alias AND expires_at IS NULL AND max_visits IS NULL AND deleted_at IS NULL"
+    f" AND {_PLAIN}"
 )
 # Dedupe and insert-if-absent in one statement: the insert runs only when no live
 # plain link of the URL exists; either way the statement returns the link to hand out.
 _INSERT_PLAIN = (
-    "WITH existing AS ("
-    " SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
-    " FROM minilink_links"
-    " WHERE decode(md5(url), 'hex') = decode(md5(%(url)s), 'hex') AND url = %(url)s"
-    " AND NOT alias AND expires_at IS NULL AND max_visits IS NULL AND deleted_at IS NULL"
-    "), inserted AS ("
+    f"WITH existing AS ({_FIND_PLAIN}), inserted AS ("
     " INSERT INTO minilink_links"
-    " (code, url, created_at, expires_at, max_visits, hits, alias, deleted_at)"
-    " SELECT %(code)s, %(url)s, %(created_at)s::timestamptz, NULL, NULL, %(hits)s::bigint,"
-    " false, NULL WHERE NOT EXISTS (SELECT 1 FROM existing)"
-    " ON CONFLICT DO NOTHING"
-    " RETURNING code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
-    ")"
-    " SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
-    " FROM existing UNION ALL"
-    " SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
-    " FROM inserted"
+    " (code, url, created_at, hits, updated_at, revision)"
+    " SELECT %(code)s, %(url)s, %(created_at)s::timestamptz, %(hits)s::bigint,"
+    " %(updated_at)s::timestamptz, %(revision)s::bigint"
+    " WHERE NOT EXISTS (SELECT 1 FROM existing)"
+    f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}"
+    f") SELECT {_COLUMNS} FROM existing UNION ALL SELECT {_COLUMNS} FROM inserted"
 )
+# Any other link, with its tags' rows in the same statement.
 _INSERT = (
-    "INSERT INTO minilink_links"
-    " (code, url, created_at, expires_at, max_visits, hits, alias, deleted_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-    " RETURNING code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
+    f"WITH inserted AS (INSERT INTO minilink_links ({_COLUMNS})"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    f" ON CONFLICT DO NOTHING RETURNING seq, {_COLUMNS}),"
+    " tagged AS (INSERT INTO minilink_tags (tag, seq, live)"
+    " SELECT DISTINCT unnest(tags), seq, deleted_at IS NULL FROM inserted"
+    " ON CONFLICT DO NOTHING)"
+    f" SELECT {_COLUMNS} FROM inserted"
 )
 _HIT = (
     "WITH counted AS (UPDATE minilink_links SET hits = hits + %(n)s"
@@ -185,18 +310,57 @@ _HIT_LIMITED = (
     " ON CONFLICT (code, day) DO UPDATE SET hits = d.hits + EXCLUDED.hits RETURNING 1"
 )
 _DAILY = "SELECT day, hits FROM minilink_daily WHERE code = %s AND day >= %s ORDER BY day"
-_DELETE = "UPDATE minilink_links SET deleted_at = %s WHERE code = %s AND deleted_at IS NULL"
+# A tombstone's tags leave tags() in the same statement.
+_DELETE = (
+    "WITH deleted AS (UPDATE minilink_links SET deleted_at = %s"
+    " WHERE code = %s AND deleted_at IS NULL RETURNING seq),"
+    " untagged AS (UPDATE minilink_tags SET live = false"
+    " WHERE seq IN (SELECT seq FROM deleted))"
+    " SELECT 1 FROM deleted"
+)
+# The change counter's bump, and the notification listeners of this schema wait
+# for; PostgreSQL delivers it when (and only if) the transaction commits.
+_CHANNEL = "minilink_changes"
+_BUMP = (
+    "WITH bumped AS (UPDATE minilink_changes SET n = n + 1 RETURNING n)"
+    f" SELECT n, pg_notify('{_CHANNEL}', coalesce(current_schema(), '') || ' ' || n)"
+    " FROM bumped"
+)
+_CHANGES = "SELECT n FROM minilink_changes"
+# The compare-and-set: only over the revision given and never over a tombstone;
+# with a row lock held by a racing edit, PostgreSQL re-checks the WHERE on the
+# row that edit committed, so of two edits of one revision exactly one matches.
+# A plain result whose URL already has another live plain link becomes an alias.
+_UPDATE = (
+    "UPDATE minilink_links AS l SET url = %(url)s, expires_at = %(expires_at)s,"
+    " max_visits = %(max_visits)s,"
+    " alias = %(alias)s OR (%(plain)s AND EXISTS (SELECT 1 FROM minilink_links"
+    " WHERE decode(md5(url), 'hex') = decode(md5(%(url)s), 'hex') AND url = %(url)s"
+    f" AND {_PLAIN} AND code <> %(code)s)),"
+    " title = %(title)s, tags = %(tags)s, redirect_status = %(redirect_status)s,"
+    " forward_query = %(forward_query)s, fallback_url = %(fallback_url)s,"
+    " password_hash = %(password_hash)s, updated_at = %(updated_at)s,"
+    " revision = l.revision + 1"
+    " WHERE l.code = %(code)s AND l.deleted_at IS NULL AND l.revision = %(revision)s"
+    f" RETURNING l.seq, {_L_COLUMNS}"
+)
+_RETAG = (
+    "WITH dropped AS (DELETE FROM minilink_tags"
+    " WHERE seq = %(seq)s AND NOT tag = ANY(%(tags)s::text[]))"
+    " INSERT INTO minilink_tags (tag, seq, live)"
+    " SELECT DISTINCT unnest(%(tags)s::text[]), %(seq)s::bigint, true"
+    " ON CONFLICT DO NOTHING"
+)
 _RECENT = (
-    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
-    " FROM minilink_links WHERE deleted_at IS NULL ORDER BY seq DESC LIMIT %s"
+    f"SELECT {_COLUMNS} FROM minilink_links WHERE deleted_at IS NULL ORDER BY seq DESC LIMIT %s"
 )
 # An unknown cursor makes the subquery NULL and "seq < NULL" matches nothing: the
 # empty page the contract asks for.
 _RECENT_AFTER = (
-    "SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
-    " FROM minilink_links WHERE deleted_at IS NULL"
+    f"SELECT {_COLUMNS} FROM minilink_links WHERE deleted_at IS NULL"
     " AND seq < (SELECT seq FROM minilink_links WHERE code = %s) ORDER BY seq DESC LIMIT %s"
 )
+_TAGS = "SELECT tag, count(*) FROM minilink_tags WHERE live GROUP BY tag ORDER BY tag"
 _ALLOW = (
     "WITH pruned AS (DELETE FROM minilink_ratelimit WHERE key = %(key)s AND win < %(win)s)"
     " INSERT INTO minilink_ratelimit AS r (key, win, count) VALUES (%(key)s, %(win)s, 1)"
@@ -204,22 +368,31 @@ _ALLOW = (
     " RETURNING 1"
 )
 _EXPORT = (
-    "SELECT seq, code, url, created_at, expires_at, max_visits, hits, alias, deleted_at,"
+    f"SELECT seq, {_L_COLUMNS},"
     " ARRAY(SELECT day FROM minilink_daily d WHERE d.code = l.code ORDER BY day),"
     " ARRAY(SELECT hits FROM minilink_daily d WHERE d.code = l.code ORDER BY day)"
     " FROM minilink_links l WHERE seq > %s ORDER BY seq LIMIT %s"
 )
 # A batch of restore() as one statement per table: arrays of columns, unnested in the
-# order given, so that the new links keep their order for recent().
+# order given, so that the new links keep their order for recent(). Tags travel as
+# one JSON array per link (PostgreSQL's arrays of arrays must be rectangular).
 _RESTORE = (
-    "INSERT INTO minilink_links"
-    " (code, url, created_at, expires_at, max_visits, hits, alias, deleted_at)"
-    " SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at"
+    f"WITH restored AS (INSERT INTO minilink_links ({_COLUMNS})"
+    " SELECT code, url, created_at, expires_at, max_visits, hits, alias, deleted_at,"
+    " title, ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)), redirect_status,"
+    " forward_query, fallback_url, password_hash, updated_at, revision"
     " FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::timestamptz[],"
-    " %b::bigint[], %b::bigint[], %b::boolean[], %b::timestamptz[])"
-    " WITH ORDINALITY"
-    " AS t(code, url, created_at, expires_at, max_visits, hits, alias, deleted_at, ord)"
-    " ORDER BY ord ON CONFLICT DO NOTHING RETURNING code"
+    " %b::bigint[], %b::bigint[], %b::boolean[], %b::timestamptz[],"
+    " %b::text[], %b::text[], %b::smallint[], %b::boolean[], %b::text[], %b::text[],"
+    " %b::timestamptz[], %b::bigint[])"
+    " WITH ORDINALITY AS t(code, url, created_at, expires_at, max_visits, hits, alias,"
+    " deleted_at, title, tags, redirect_status, forward_query, fallback_url,"
+    " password_hash, updated_at, revision, ord)"
+    " ORDER BY ord ON CONFLICT DO NOTHING RETURNING seq, code, tags, deleted_at),"
+    " tagged AS (INSERT INTO minilink_tags (tag, seq, live)"
+    " SELECT DISTINCT unnest(tags), seq, deleted_at IS NULL FROM restored"
+    " ON CONFLICT DO NOTHING)"
+    " SELECT code FROM restored"
 )
 _TAKEN = "SELECT code FROM minilink_links WHERE code = ANY(%s)"
 _RESTORE_DAYS = (
@@ -240,6 +413,7 @@ _OPTIONS: dict[str, float] = {
     "pool_max": 10,
     "pool_timeout": 5.0,
     "connect_timeout": 3,
+    "listen": 0,
 }
 
 _Row = tuple[Any, ...]
@@ -274,6 +448,14 @@ def _row(link: Link, *, alias: Optional[bool] = None) -> tuple[Any, ...]:
         link.hits,
         link.alias if alias is None else alias,
         link.deleted_at,
+        link.title,
+        list(link.tags),
+        link.redirect_status,
+        link.forward_query,
+        link.fallback_url,
+        link.password_hash,
+        link.updated_at,
+        link.revision,
     )
 
 
@@ -289,7 +471,29 @@ def _link(row: _Row) -> Link:
         hits=row[5],
         alias=row[6],
         deleted_at=_utc(row[7]),
+        title=row[8],
+        tags=tuple(row[9]),
+        redirect_status=row[10],
+        forward_query=row[11],
+        fallback_url=row[12],
+        password_hash=row[13],
+        updated_at=_utc(row[14]),
+        revision=row[15],
     )
+
+
+def _storable(*texts: Optional[str]) -> bool:
+    """Whether PostgreSQL can hold these strings: no NUL, no lone surrogate. A
+    search for one that cannot be stored finds nothing (and must not fail)."""
+    for text in texts:
+        if text is not None:
+            if "\x00" in text:
+                return False
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 class PostgresStore(Store):
@@ -311,6 +515,7 @@ class PostgresStore(Store):
         pool_max: int = 10,
         pool_timeout: float = 5.0,
         connect_timeout: int = 3,
+        listen: bool = False,
     ) -> None:
         if _MISSING is not None:
             raise _drivers_missing()
@@ -342,6 +547,7 @@ class PostgresStore(Store):
         self.pool_max = pool_max
         self.pool_timeout = pool_timeout
         self.connect_timeout = connect_timeout
+        self.listen = listen
         self._lock = threading.Lock()
         self._pool: Optional[_Pool] = None
         self._pid = os.getpid()
@@ -352,14 +558,17 @@ class PostgresStore(Store):
         self._down: Optional[str] = None
         self._probe_at = 0.0
         self._probing = threading.Lock()
+        # changes(): the listener of this process, started at its second call.
+        self._listener: Optional[_Listener] = None
+        self._asked = 0
 
     @classmethod
     def from_url(cls, url: str) -> PostgresStore:
         """Open from ``postgresql://user:password@host:port/dbname?...`` (also
         ``postgres://`` and ``postgresql+psycopg://``).
 
-        The query may hold ``pool_min``, ``pool_max``, ``pool_timeout`` and
-        ``connect_timeout``; every other option is libpq's (``sslmode``,
+        The query may hold ``pool_min``, ``pool_max``, ``pool_timeout``,
+        ``connect_timeout`` and ``listen``; every other option is libpq's (``sslmode``,
         ``options`` ...). Raises ``ValueError`` for a URL it cannot read.
         """
         if _MISSING is not None:
@@ -386,12 +595,13 @@ class PostgresStore(Store):
             pool_max=int(values.get("pool_max", _OPTIONS["pool_max"])),
             pool_timeout=values.get("pool_timeout", _OPTIONS["pool_timeout"]),
             connect_timeout=int(values.get("connect_timeout", _OPTIONS["connect_timeout"])),
+            listen=bool(values.get("listen", _OPTIONS["listen"])),
         )
 
     # -- the Store contract -------------------------------------------------------
 
     def insert(self, link: Link) -> Optional[Link]:
-        for moment in (link.created_at, link.expires_at, link.deleted_at):
+        for moment in (link.created_at, link.expires_at, link.deleted_at, link.updated_at):
             if moment is not None:
                 _aware(moment)
         if link.plain and link.deleted_at is None:
@@ -400,6 +610,8 @@ class PostgresStore(Store):
                 "url": link.url,
                 "created_at": link.created_at,
                 "hits": link.hits,
+                "updated_at": link.updated_at,
+                "revision": link.revision,
             }
 
             def plain(conn: _Connection) -> Optional[Link]:
@@ -444,7 +656,109 @@ class PostgresStore(Store):
 
     def delete(self, code: str, at: datetime) -> bool:
         params = (_aware(at), code)
-        return self._run(lambda conn: conn.execute(_DELETE, params).rowcount == 1)
+
+        def write(conn: _Connection) -> bool:
+            with conn.transaction():
+                if conn.execute(_DELETE, params).fetchone() is None:
+                    return False
+                bumped = conn.execute(_BUMP).fetchone()
+            self._bumped(bumped)
+            return True
+
+        return self._run(write)
+
+    def update(self, link: Link) -> Optional[Link]:
+        for moment in (link.expires_at, link.updated_at):
+            if moment is not None:
+                _aware(moment)
+        params: dict[str, Any] = {
+            "code": link.code,
+            "revision": link.revision,
+            "url": link.url,
+            "expires_at": link.expires_at,
+            "max_visits": link.max_visits,
+            "alias": link.alias,
+            "plain": link.plain,
+            "title": link.title,
+            "tags": list(link.tags),
+            "redirect_status": link.redirect_status,
+            "forward_query": link.forward_query,
+            "fallback_url": link.fallback_url,
+            "password_hash": link.password_hash,
+            "updated_at": link.updated_at,
+        }
+
+        def write(conn: _Connection) -> Optional[Link]:
+            with conn.transaction():
+                try:
+                    with conn.transaction():  # a savepoint, for the race below
+                        row = conn.execute(_UPDATE, params).fetchone()
+                except psycopg.errors.UniqueViolation:
+                    # A plain link of this URL was inserted (or made plain) after our
+                    # statement's snapshot: the unique index decided; be the alias.
+                    row = conn.execute(_UPDATE, {**params, "alias": True}).fetchone()
+                if row is None:
+                    return None
+                conn.execute(_RETAG, {"seq": row[0], "tags": params["tags"]})
+                # Last, so that the counter's row lock is held for the commit only.
+                bumped = conn.execute(_BUMP).fetchone()
+            self._bumped(bumped)
+            return _link(row[1:])
+
+        return self._run(write)
+
+    def search(self, search: Search) -> list[Link]:
+        if search.limit < 1 or not _storable(search.text, search.tag, search.after):
+            return []
+        query, params = _search_query(search)
+        return self._run(
+            lambda conn: [_link(row) for row in conn.execute(query, params).fetchall()],
+            retry=True,
+        )
+
+    def tags(self) -> list[tuple[str, int]]:
+        return self._run(
+            lambda conn: [(tag, count) for tag, count in conn.execute(_TAGS).fetchall()],
+            retry=True,
+        )
+
+    def changes(self) -> int:
+        if not self.listen:
+            return self._read_changes()
+        listener = self._listener
+        if listener is not None and listener.pid == os.getpid():
+            value = listener.value()
+            if value is not None:
+                return value
+        elif not self._closed:
+            # A process that asks once (a CGI request) reads the counter; one that
+            # keeps asking gets a listener, and its reads become a memory read.
+            self._asked += 1
+            if self._asked >= 2:
+                self._listen()
+        return self._read_changes()
+
+    def _read_changes(self) -> int:
+        def read(conn: _Connection) -> int:
+            row = conn.execute(_CHANGES).fetchone()
+            assert row is not None  # the one row is made by migration 2
+            return int(row[0])
+
+        return self._run(read, retry=True)
+
+    def _bumped(self, row: Optional[_Row]) -> None:
+        """After this process's own change committed: its listener knows at once,
+        without waiting for the notification to come back."""
+        listener = self._listener
+        if row is not None and listener is not None and listener.pid == os.getpid():
+            listener.saw(int(row[0]))
+
+    def _listen(self) -> None:
+        with self._lock:
+            if self._closed or (self._listener is not None and self._listener.pid == os.getpid()):
+                return
+            conninfo, kwargs = self._conninfo, self._connect_kwargs
+            self._listener = _Listener(lambda: psycopg.connect(conninfo, **kwargs))
 
     def recent(self, limit: int, after: Optional[str] = None) -> list[Link]:
         if limit < 1:
@@ -475,8 +789,8 @@ class PostgresStore(Store):
             if not page:
                 return
             for row in page:
-                days = tuple((day.isoformat(), hits) for day, hits in zip(row[9], row[10]))
-                yield _link(row[1:9]), days
+                days = tuple((day.isoformat(), hits) for day, hits in zip(row[17], row[18]))
+                yield _link(row[1:17]), days
             last = page[-1][0]
 
     def restore(self, entries: Iterable[Entry]) -> int:
@@ -489,6 +803,9 @@ class PostgresStore(Store):
             if not batch:
                 break
             stored += self._run(_restore_batch(batch))
+        # Restored links are changes too (an entry skipped as taken included: the
+        # caller cannot tell, so every cache looks again).
+        self._bumped(self._run(lambda conn: conn.execute(_BUMP).fetchone()))
         if stored:
             # Fresh statistics, so that the planner knows the tables' new sizes at once.
             self._run(lambda conn: conn.execute("ANALYZE minilink_links, minilink_daily"))
@@ -499,6 +816,9 @@ class PostgresStore(Store):
             self._closed = True
             pool, self._pool = self._pool, None
             pid = self._pid
+            listener, self._listener = self._listener, None
+        if listener is not None and listener.pid == os.getpid():
+            listener.stop()
         if pool is not None and pid == os.getpid():
             pool.close()
 
@@ -609,7 +929,32 @@ class PostgresStore(Store):
             for migration in _MIGRATIONS[version:]:
                 for statement in migration:
                     conn.execute(statement)
+            if version < 2 <= SCHEMA_VERSION:
+                self._trigram_index(conn)
             conn.execute("UPDATE minilink_schema SET version = %s", (SCHEMA_VERSION,))
+
+    def _trigram_index(self, conn: _Connection) -> None:
+        """The trigram index of substring search, if pg_trgm is there or may be
+        created; in a savepoint, so that a refusal leaves the migration whole."""
+        try:
+            with conn.transaction():
+                conn.execute(_TRIGRAM_EXTENSION)
+                row = conn.execute(_TRIGRAM_SCHEMA).fetchone()
+                assert row is not None  # just created, or there already
+                schema = psycopg.sql.Identifier(row[0]).as_string(conn)
+                conn.execute(_TRIGRAM_INDEX.format(haystack=_HAYSTACK.format(a=""), schema=schema))
+        except psycopg.Error as exc:
+            import warnings
+
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            index = _TRIGRAM_INDEX.format(haystack=_HAYSTACK.format(a=""), schema="public")
+            warnings.warn(
+                f"the PostgreSQL database {self.where} could not have pg_trgm ({reason}): "
+                "a substring search reads every link. To index it, a superuser runs "
+                f"{_TRIGRAM_EXTENSION} and then {index} (in minilink's schema)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def _failed(self, exc: psycopg.Error) -> StoreUnavailable:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -677,6 +1022,7 @@ def _export_page(last: int) -> Callable[[_Connection], list[_Row]]:
 
 def _restore_batch(batch: list[Entry]) -> Callable[[_Connection], int]:
     """The transaction that stores one batch of ``restore`` entries."""
+    import json
 
     def write(conn: _Connection) -> int:
         links = [link for link, _ in batch]
@@ -694,6 +1040,14 @@ def _restore_batch(batch: list[Entry]) -> Callable[[_Connection], int]:
                         [link.hits for link in links],
                         [link.alias for link in links],
                         [link.deleted_at for link in links],
+                        [link.title for link in links],
+                        [json.dumps(list(link.tags)) for link in links],
+                        [link.redirect_status for link in links],
+                        [link.forward_query for link in links],
+                        [link.fallback_url for link in links],
+                        [link.password_hash for link in links],
+                        [link.updated_at for link in links],
+                        [link.revision for link in links],
                     ),
                 )
             }
@@ -728,3 +1082,211 @@ def _restore_batch(batch: list[Entry]) -> Callable[[_Connection], int]:
         return len(stored)
 
     return write
+
+
+# -- search -------------------------------------------------------------------------
+
+#: Each state of ``Search`` at ``%(now)s``, as ``Link.is_expired`` decides it.
+_STATE = {
+    "live": "{a}deleted_at IS NULL AND ({a}expires_at IS NULL OR {a}expires_at > %(now)s)"
+    " AND ({a}max_visits IS NULL OR {a}hits < {a}max_visits)",
+    "expired": "{a}deleted_at IS NULL AND ({a}expires_at <= %(now)s OR {a}hits >= {a}max_visits)",
+    "deleted": "{a}deleted_at IS NOT NULL",
+    "all": "true",
+}
+#: Each sort: its ORDER BY, and its keyset condition against the cursor row ``mark``
+#: (``{s}`` is where ``seq`` is read: the tag rows on a tag page, so that the page
+#: walks their (tag, seq) index backwards).
+_SORT = {
+    "created": ("{s}.seq DESC", "{s}.seq < (SELECT seq FROM mark)"),
+    "hits": ("l.hits DESC, l.seq DESC", "(l.hits, l.seq) < (SELECT hits, seq FROM mark)"),
+    "updated": (
+        "coalesce(l.updated_at, l.created_at) DESC, l.seq DESC",
+        "(coalesce(l.updated_at, l.created_at), l.seq) < (SELECT moment, seq FROM mark)",
+    ),
+}
+
+
+def _like_pattern(text: str) -> str:
+    """``%text%`` for LIKE, ASCII letters folded, its wildcards and escapes quoted."""
+    folded = text.translate(_ASCII_LOWER)
+    return "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+def _search_query(search: Search) -> tuple[str, dict[str, Any]]:
+    """The one statement of ``search``, put together from the fixed fragments above
+    (only values travel as parameters), and its parameters.
+
+    The cursor row ``mark`` must itself match the search, as the contract pages
+    through the matching links only: a cursor that does not match gives an empty page.
+    """
+    if search.state not in _STATE or search.sort not in _SORT:
+        raise ValueError(f"unknown search state or sort: {search.state!r}, {search.sort!r}")
+    params: dict[str, Any] = {"now": _aware(search.now), "limit": search.limit}
+    where = [_STATE[search.state].format(a="l.")]
+    mark = ["c.code = %(after)s", _STATE[search.state].format(a="c.")]
+    if search.text:  # "" is in every string
+        params["pattern"] = _like_pattern(search.text)
+        where.append(_TEXT_MATCH.format(a="l."))
+        mark.append(_TEXT_MATCH.format(a="c."))
+    source = "minilink_links l"
+    seq = "l"
+    if search.tag is not None:
+        params["tag"] = search.tag
+        source = "minilink_tags t JOIN minilink_links l ON l.seq = t.seq"
+        seq = "t"
+        where.append("t.tag = %(tag)s")
+        mark.append("%(tag)s = ANY(c.tags)")
+    order, keyset = _SORT[search.sort]
+    query = ""
+    if search.after is not None:
+        params["after"] = search.after
+        query = (
+            "WITH mark AS (SELECT seq, hits, coalesce(updated_at, created_at) AS moment"
+            " FROM minilink_links c WHERE " + " AND ".join(mark) + ") "
+        )
+        where.append(keyset.format(s=seq))
+    query += (
+        f"SELECT {_L_COLUMNS} FROM {source} WHERE "
+        + " AND ".join(where)
+        + " ORDER BY "
+        + order.format(s=seq)
+        + " LIMIT %(limit)s"
+    )
+    return query, params
+
+
+# -- changes --------------------------------------------------------------------------
+
+#: Seconds between the listener's checks that its connection still works (a read
+#: of the counter on it), and before it connects again after losing it.
+_HEARTBEAT_SECONDS = 5.0
+_RELISTEN_SECONDS = 1.0
+
+
+class _Listener:
+    """One process's ``LISTEN`` on the change channel, kept by a daemon thread.
+
+    ``value()`` is the change counter as the notifications told it: a memory read,
+    after draining, under the lock, whatever notifications already reached the
+    socket (so a change committed before the call and delivered is never missed). It
+    is ``None`` whenever the listener cannot vouch for the number (not connected yet,
+    connection lost, the thread busy with its heartbeat): the store then reads the
+    counter row. The thread connects, ``LISTEN``s, then reads the counter (so no
+    change falls between), reads it again on its connection every
+    ``_HEARTBEAT_SECONDS`` (a connection that died silently is found out), and
+    reconnects after ``_RELISTEN_SECONDS`` when it loses the connection.
+    """
+
+    def __init__(self, connect: Callable[[], _Connection]) -> None:
+        import select
+
+        self._select = select.select
+        self.pid = os.getpid()
+        self._connect = connect
+        self._lock = threading.Lock()
+        self._conn: Optional[_Connection] = None
+        self._schema = ""
+        self._value = 0
+        self._stopped = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        self._pipe_open = True
+        self._thread = threading.Thread(target=self._keep, name="minilink-listen", daemon=True)
+        self._thread.start()
+
+    def value(self) -> Optional[int]:
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            conn = self._conn
+            if conn is None:
+                return None
+            if self._select([conn.pgconn.socket], [], [], 0)[0] and not self._drain(conn):
+                return None
+            return self._value
+        finally:
+            self._lock.release()
+
+    def saw(self, value: int) -> None:
+        with self._lock:
+            self._value = max(self._value, value)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with self._lock:
+            if self._pipe_open:
+                os.write(self._wake_w, b"x")
+        self._thread.join(timeout=2.0)
+
+    def _keep(self) -> None:
+        try:
+            while not self._stopped.is_set():
+                try:
+                    conn = self._connect()
+                except psycopg.Error:
+                    self._stopped.wait(_RELISTEN_SECONDS)
+                    continue
+                try:
+                    with conn:
+                        self._serve(conn)
+                except psycopg.Error:
+                    pass
+                finally:
+                    with self._lock:
+                        self._conn = None
+                if not self._stopped.is_set():
+                    self._stopped.wait(_RELISTEN_SECONDS)
+        finally:
+            with self._lock:
+                self._pipe_open = False
+                os.close(self._wake_r)
+                os.close(self._wake_w)
+
+    def _serve(self, conn: _Connection) -> None:
+        conn.add_notify_handler(lambda n: self._notified(n.channel, n.payload))
+        conn.execute(f"LISTEN {_CHANNEL}")
+        row = conn.execute("SELECT coalesce(current_schema(), ''), n FROM minilink_changes")
+        found = row.fetchone()
+        assert found is not None
+        with self._lock:
+            self._schema = found[0]
+            self._value = max(self._value, int(found[1]))
+            self._conn = conn
+        while not self._stopped.is_set():
+            ready = self._select([conn.pgconn.socket, self._wake_r], [], [], _HEARTBEAT_SECONDS)[0]
+            if self._stopped.is_set():
+                return
+            with self._lock:
+                if ready:
+                    if not self._drain(conn):
+                        return
+                else:
+                    heartbeat = conn.execute(_CHANGES).fetchone()
+                    assert heartbeat is not None
+                    self._value = max(self._value, int(heartbeat[0]))
+
+    def _drain(self, conn: _Connection) -> bool:
+        """Read what reached the socket (lock held); ``False`` if the connection is lost."""
+        pgconn = conn.pgconn
+        try:
+            pgconn.consume_input()
+        except psycopg.Error:
+            self._conn = None
+            return False
+        while True:
+            notify = pgconn.notifies()
+            if notify is None:
+                break
+            self._notified(notify.relname.decode(), notify.extra.decode())
+        if pgconn.status != psycopg.pq.ConnStatus.OK:
+            self._conn = None
+            return False
+        return True
+
+    def _notified(self, channel: str, payload: str) -> None:
+        schema, _, number = payload.rpartition(" ")
+        if channel == _CHANNEL and schema == self._schema and number.isdigit():
+            self._value = max(self._value, int(number))
