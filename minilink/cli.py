@@ -10,7 +10,13 @@ configuration to an adapter and a server.
 
 Output is meant for scripts: values only, one record per line, fields separated by
 one tab, no headers, nothing decorative (the formats are in ``_EPILOG``, shown by
-``--help``). Errors and the request log go to stderr; ``serve`` prints one
+``--help``). ``show`` and ``edit`` print a link as ``FIELD<TAB>VALUE`` lines, by the
+JSON API's field names. ``edit`` changes only the fields it is given options for
+(``--title T`` sets, ``--no-title`` clears, and so on) through ``Shortener.update``.
+A link's password is never an argument, which every user of the machine could read
+in ``ps``: ``--password`` asks for it on the terminal or reads stdin's first line.
+
+Errors and the request log go to stderr; ``serve`` prints one
 "serving on URL" line to stdout, so that a wrapper can read the port ``--port 0`` got.
 
 ``serve`` runs the WSGI adapter under a threaded ``wsgiref`` server by default, or an
@@ -23,7 +29,8 @@ Exit statuses:
 
 * 0: done;
 * 1: the command failed for a reason in the request: an unknown or deleted code, a
-  refused URL or alias, a taken alias, a store that could not answer;
+  refused URL, alias or option, a taken alias, an ``edit --if-revision`` the link has
+  moved past, a store that could not answer;
 * 2: the command line or the configuration is wrong: a bad option, a bad
   ``MINILINK_*`` value, a store that cannot be opened, a server not installed;
 * 130: interrupted with Ctrl-C (``serve`` stops cleanly on Ctrl-C and SIGTERM and
@@ -49,6 +56,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from minilink.core.config import Config
+    from minilink.core.links import Link
     from minilink.core.service import Shortener
     from minilink.storage.base import Store
 
@@ -59,15 +67,24 @@ output (one record per line, tab-separated, no header):
   shorten   line 1: the short URL when MINILINK_BASE_URL is set, else the code;
             line 2: the normalised target URL
   resolve   the target URL (no visit is counted)
+  show      "FIELD<TAB>VALUE" per field of the link (code, url, state, title, tags,
+            ..., revision), an empty VALUE for none; times in RFC 3339 UTC
+  edit      the link as edited, as show prints it
   stats     line 1: "total<TAB>HITS"; then "YYYY-MM-DD<TAB>HITS" per day, oldest first
-  list      "CODE<TAB>URL<TAB>CREATED<TAB>HITS", newest first, CREATED in RFC 3339 UTC;
-            the next page is --after the last CODE printed
+  list      "CODE<TAB>URL<TAB>CREATED<TAB>HITS<TAB>STATE<TAB>TAGS<TAB>TITLE", newest
+            first (see --sort), CREATED in RFC 3339 UTC, STATE live, expired or
+            deleted, TAGS comma-separated; the next page is --after the last CODE
+  tags      "TAG<TAB>LINKS" per tag, by name (deleted links not counted)
   delete    nothing
   cgi-script  a Python script; relative --store and --package-dir paths are made absolute
   export    JSON lines: a header line, then one object per link, oldest first
   import    "imported<TAB>N" then "skipped<TAB>N" (codes already taken)
   serve     stdout: "minilink: serving on URL (SERVER, store STORE); ..."; the request
             log goes to stderr (-q turns it off)
+
+passwords: --password reads the link's password from the terminal (asked twice) or,
+when stdin is not a terminal, from the first line of stdin; never from the command
+line, where other users could see it (ps).
 
 exit status: 0 done; 1 the command failed (unknown or deleted code, refused URL or
 alias, ...); 2 bad usage or configuration (options, MINILINK_* values, a store that
@@ -192,9 +209,47 @@ def _parser() -> argparse.ArgumentParser:
     shorten.add_argument(
         "--max-visits", metavar="N", type=_positive_int, help="answer 410 after N visits"
     )
+    _link_options(shorten)
 
     resolve = command("resolve", _cmd_resolve, "print the target URL of CODE (counts no visit)")
     resolve.add_argument("code", metavar="CODE")
+
+    show = command(
+        "show", _cmd_show, "print every field of the link CODE (expired and deleted too)"
+    )
+    show.add_argument("code", metavar="CODE")
+
+    edit = command(
+        "edit",
+        _cmd_edit,
+        "change the link CODE (only the fields named); prints the link as edited",
+    )
+    edit.add_argument("code", metavar="CODE")
+    edit.add_argument("--url", metavar="URL", help="the new target URL")
+    expiry = edit.add_mutually_exclusive_group()
+    expiry.add_argument(
+        "--expires-at",
+        metavar="TIME",
+        type=_aware_datetime,
+        help="expire at an ISO 8601 time with a zone (a past one expires it now)",
+    )
+    expiry.add_argument(
+        "--expires-in", metavar="SECONDS", type=_positive_float, help="expire SECONDS from now"
+    )
+    expiry.add_argument("--no-expiry", action="store_true", help="never expire")
+    visits = edit.add_mutually_exclusive_group()
+    visits.add_argument(
+        "--max-visits", metavar="N", type=_positive_int, help="answer 410 after N visits"
+    )
+    visits.add_argument("--no-max-visits", action="store_true", help="no visit limit")
+    _link_options(edit, clearing=True)
+    edit.add_argument(
+        "--if-revision",
+        metavar="N",
+        type=_between(0, 2**63 - 1),
+        help="edit only if the link is still at revision N (as show printed it), so that "
+        "an edit made meanwhile by someone else is not overwritten",
+    )
 
     stats = command("stats", _cmd_stats, "print the total and per-day visits of CODE")
     stats.add_argument("code", metavar="CODE")
@@ -202,11 +257,34 @@ def _parser() -> argparse.ArgumentParser:
         "--days", metavar="N", type=_between(1, 366), default=30, help="days to show, 1-366 [30]"
     )
 
+    from minilink.core.links import SORTS, STATES
+
     listing = command("list", _cmd_list, "list links, newest first")
+    listing.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="only links whose code, URL or title contains TEXT (ignoring case)",
+    )
+    listing.add_argument("--tag", metavar="TAG", type=_tag, help="only links tagged TAG")
+    listing.add_argument(
+        "--state",
+        choices=STATES,
+        default="live",
+        help="live links, expired ones (past their expiry or visit limit), deleted ones, "
+        "or all [live]",
+    )
+    listing.add_argument(
+        "--sort",
+        choices=SORTS,
+        default="created",
+        help="newest first, most visited first, or last edited first [created]",
+    )
     listing.add_argument(
         "--limit", metavar="N", type=_between(1, 1000), default=100, help="at most N, 1-1000 [100]"
     )
     listing.add_argument("--after", metavar="CODE", help="continue after this code")
+
+    command("tags", _cmd_tags, "print every tag with its number of links")
 
     delete = command(
         "delete", _cmd_delete, "delete CODE: it answers 410 from now on and is never reused"
@@ -264,6 +342,90 @@ def _parser() -> argparse.ArgumentParser:
 _STORE_HELP = "store URL or SQLite path [$MINILINK_STORE, else minilink.db]"
 
 
+def _link_options(sub: argparse.ArgumentParser, *, clearing: bool = False) -> None:
+    """The link options of ``shorten``, and with ``clearing`` (``edit``) the ``--no-...``
+    option that clears each of them."""
+    from minilink.core.options import REDIRECT_STATUSES
+
+    def pair(*options: tuple[tuple[str, ...], dict[str, Any]]) -> None:
+        group = sub.add_mutually_exclusive_group() if clearing else sub
+        for names, settings in options if clearing else options[:1]:
+            group.add_argument(*names, **settings)
+
+    pair(
+        (("--title",), {"metavar": "TEXT", "type": _title, "help": "a title for people"}),
+        (("--no-title",), {"action": "store_true", "help": "remove the title"}),
+    )
+    pair(
+        (
+            ("--tag",),
+            {
+                "metavar": "TAG",
+                "type": _tag,
+                "action": "append",
+                "dest": "tags",
+                "help": "a tag (a-z, 0-9, _ and -); repeat for more, up to 10"
+                + ("; replaces the link's tags" if clearing else ""),
+            },
+        ),
+        (("--no-tags",), {"action": "store_true", "help": "remove every tag"}),
+    )
+    pair(
+        (
+            ("--redirect-status",),
+            {
+                "type": int,
+                "choices": REDIRECT_STATUSES,
+                "help": "the redirect's status for this link [$MINILINK_REDIRECT_STATUS]",
+            },
+        ),
+        (
+            ("--default-status",),
+            {"action": "store_true", "help": "redirect with MINILINK_REDIRECT_STATUS again"},
+        ),
+    )
+    pair(
+        (
+            ("--forward-query",),
+            {
+                "action": "store_true",
+                "default": None,
+                "help": "add the query of a visit (/CODE?x=1) to the target's",
+            },
+        ),
+        (
+            ("--no-forward-query",),
+            {
+                "action": "store_false",
+                "dest": "forward_query",
+                "default": None,
+                "help": "stop adding it",
+            },
+        ),
+    )
+    pair(
+        (
+            ("--fallback-url",),
+            {
+                "metavar": "URL",
+                "help": "where the link sends visitors once expired or used up, instead of 410",
+            },
+        ),
+        (("--no-fallback",), {"action": "store_true", "help": "answer 410 again then"}),
+    )
+    pair(
+        (
+            ("--password",),
+            {
+                "action": "store_true",
+                "help": "ask visitors for a password, read from the terminal or stdin "
+                "(never given here)",
+            },
+        ),
+        (("--no-password",), {"action": "store_true", "help": "remove the password"}),
+    )
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -308,6 +470,29 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _tag(text: str) -> str:
+    from minilink.core.errors import BadRequest
+    from minilink.core.options import check_tag
+
+    try:
+        return check_tag(text)
+    except BadRequest as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc.message}") from None
+
+
+def _title(text: str) -> str:
+    from minilink.core.errors import BadRequest
+    from minilink.core.options import check_title
+
+    try:
+        title = check_title(text)
+    except BadRequest as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+    if title is None:
+        raise argparse.ArgumentTypeError("the title is empty (--no-title removes one)")
+    return title
+
+
 def _aware_datetime(text: str) -> datetime:
     from minilink.core.times import parse_time
 
@@ -321,31 +506,119 @@ def _aware_datetime(text: str) -> datetime:
 
 
 def _cmd_shorten(args: argparse.Namespace) -> int:
-    import re
-
-    from minilink.core.errors import BadRequest
-
+    options = _options(args)
     with _shortener(args) as sl:
-        try:
+        _check_fallback(sl, args)
+        with _option_names():
             link = sl.shorten(
                 args.url,
                 alias=args.alias,
                 expires_in=args.expires_in,
                 expires_at=args.expires_at,
                 max_visits=args.max_visits,
+                **options,
             )
-        except BadRequest as exc:
-            # The core names the API's fields; here they are the options given.
-            message = re.sub(
-                r"\b(expires_at|expires_in|max_visits)\b",
-                lambda m: "--" + m.group(1).replace("_", "-"),
-                exc.message,
-            )
-            raise _Failure(_sentence(message), 1) from None
         base = sl.config.base_url
     _out(f"{base}/{link.code}" if base else link.code)
     _out(link.url)
     return 0
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The link options given to ``shorten`` or ``edit``, by ``Shortener``'s names:
+    a value set, or ``None`` for a ``--no-...`` option that clears one. The password
+    is read here (see ``_read_password``), before the store is opened."""
+    options: dict[str, Any] = {}
+    given = vars(args)
+    for name, clear in (
+        ("title", "no_title"),
+        ("tags", "no_tags"),
+        ("redirect_status", "default_status"),
+        ("fallback_url", "no_fallback"),
+    ):
+        if given.get(name) is not None:
+            options[name] = given[name]
+        elif given.get(clear):
+            options[name] = None
+    if args.forward_query is not None:
+        options["forward_query"] = args.forward_query
+    if args.password:
+        options["password"] = _read_password()
+    elif given.get("no_password"):
+        options["password"] = None
+    return options
+
+
+def _read_password() -> str:
+    """The password for ``--password``: asked twice on the terminal, or else the first
+    line of stdin (without its line break). Never a command-line argument: those are
+    visible to every user of the machine (``ps``)."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("Password for the link: ")
+        if getpass.getpass("The same password again: ") != password:
+            raise _Failure("the two passwords differ; nothing was changed.", 1)
+    else:
+        raw: Any = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+        line = raw.readline() if sys.stdin is not None else ""
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _Failure("the password on stdin is not UTF-8 text.", 1) from None
+        password = line[:-1] if line.endswith("\n") else line
+        password = password[:-1] if password.endswith("\r") else password
+    if not password:
+        raise _Failure(
+            "--password found no password: type it when asked, or give it on the first "
+            "line of stdin (echo ... | minilink ...).",
+            1,
+        )
+    return password
+
+
+def _check_fallback(sl: Shortener, args: argparse.Namespace) -> None:
+    """Refuse a bad ``--fallback-url`` naming the option: the core's message would
+    say only "the URL", and a command may name two."""
+    from minilink.core.errors import InvalidURL
+    from minilink.core.urls import normalise_url
+
+    if getattr(args, "fallback_url", None) is None:
+        return
+    config = sl.config
+    try:
+        normalise_url(
+            args.fallback_url,
+            allowed_schemes=config.allowed_schemes,
+            max_length=config.max_url_length,
+            blocked_hosts=config.blocked_hosts,
+        )
+    except InvalidURL as exc:
+        raise _Failure(_sentence(f"--fallback-url: {exc.message}"), 1) from None
+
+
+def _option_names() -> AbstractContextManager[None]:
+    """Within it, the core's refusals name the options given, not the API's fields."""
+    import re
+    from contextlib import contextmanager
+
+    from minilink.core.errors import BadRequest
+
+    @contextmanager
+    def renamed() -> Iterator[None]:
+        try:
+            yield
+        except BadRequest as exc:
+            message = re.sub(
+                r"\b(expires_at|expires_in|max_visits|redirect_status|forward_query"
+                r"|fallback_url)\b",
+                lambda m: "--" + m.group(1).replace("_", "-"),
+                exc.message,
+            )
+            raise _Failure(_sentence(message), 1) from None
+
+    return renamed()
 
 
 def _cmd_resolve(args: argparse.Namespace) -> int:
@@ -364,17 +637,136 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    from minilink.core.codes import is_code
+
+    with _shortener(args, readonly=True) as sl:
+        # Not resolve(): an expired or deleted link is shown too, with its state.
+        link = sl.store.get(args.code) if is_code(args.code) else None
+        if link is None:
+            raise _Failure(f"no link has the code {args.code!r}.", 1)
+        _print_link(link, sl)
+    return 0
+
+
+def _cmd_edit(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    changes = _options(args)
+    if args.url is not None:
+        changes["url"] = args.url
+    if args.max_visits is not None:
+        changes["max_visits"] = args.max_visits
+    elif args.no_max_visits:
+        changes["max_visits"] = None
+    if args.expires_at is not None:
+        changes["expires_at"] = args.expires_at
+    elif args.no_expiry:
+        changes["expires_at"] = None
+    if not changes and args.expires_in is None:
+        raise _Failure(
+            "nothing to change: name at least one field, e.g. --url or --title "
+            "(see 'minilink edit --help').",
+            2,
+        )
+    with _shortener(args) as sl:
+        _check_fallback(sl, args)
+        if args.expires_in is not None:
+            # From the whole second, as shorten --expires-in counts.
+            now = sl.clock().replace(microsecond=0)
+            changes["expires_at"] = now + timedelta(seconds=args.expires_in)
+        with _option_names():
+            link = sl.update(args.code, revision=args.if_revision, **changes)
+        _print_link(link, sl)
+    return 0
+
+
+def _print_link(link: Link, sl: Shortener) -> None:
+    """``show``'s output: one ``FIELD<TAB>VALUE`` line per field, by the JSON API's
+    names, an empty value for none. The password hash is never printed."""
+    from minilink.core.times import format_optional, format_time
+
+    base = sl.config.base_url
+    fields: list[tuple[str, object]] = [
+        ("code", link.code),
+        ("short_url", f"{base}/{link.code}" if base else None),
+        ("url", link.url),
+        ("state", _state(link, sl.clock())),
+        ("title", link.title),
+        ("tags", ",".join(link.tags)),
+        ("created_at", format_time(link.created_at)),
+        ("updated_at", format_optional(link.updated_at)),
+        ("deleted_at", format_optional(link.deleted_at)),
+        ("expires_at", format_optional(link.expires_at)),
+        ("max_visits", link.max_visits),
+        ("hits", link.hits),
+        ("alias", "true" if link.alias else "false"),
+        ("redirect_status", link.redirect_status),
+        ("forward_query", "true" if link.forward_query else "false"),
+        ("fallback_url", link.fallback_url),
+        ("password_protected", "true" if link.protected else "false"),
+        ("revision", link.revision),
+    ]
+    for name, value in fields:
+        _out(f"{name}\t{'' if value is None else value}")
+
+
+def _state(link: Link, now: datetime) -> str:
+    if link.deleted_at is not None:
+        return "deleted"
+    return "expired" if link.is_expired(now) else "live"
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from minilink.core.times import format_time
 
     with _shortener(args, readonly=True) as sl:
-        links = sl.links(limit=args.limit, after=args.after)
-        if not links and args.after is not None and sl.store.get(args.after) is None:
-            # The store's answer to an unknown cursor is an empty page; a person who
-            # typed the code wants to know it is not one.
-            raise _Failure(f"there is no link with the code {args.after!r} to list after.", 1)
+        now = sl.clock()
+        links = sl.search(
+            args.search,
+            tag=args.tag,
+            state=args.state,
+            sort=args.sort,
+            limit=args.limit,
+            after=args.after,
+        )
+        if not links and args.after is not None:
+            # The store's answer to a cursor it does not know is an empty page; a
+            # person who typed the code wants to know why.
+            _check_cursor(sl, args, now)
     for link in links:
-        _out(f"{link.code}\t{link.url}\t{format_time(link.created_at)}\t{link.hits}")
+        _out(
+            f"{link.code}\t{link.url}\t{format_time(link.created_at)}\t{link.hits}\t"
+            f"{_state(link, now)}\t{','.join(link.tags)}\t{link.title or ''}"
+        )
+    return 0
+
+
+def _check_cursor(sl: Shortener, args: argparse.Namespace, now: datetime) -> None:
+    """Fail when ``--after`` names no link, or one this listing does not hold (the
+    page after the last link listed is simply empty)."""
+    from minilink.core.codes import is_code
+    from minilink.core.links import Search
+
+    after: str = args.after
+    link = sl.store.get(after) if is_code(after) else None
+    if link is None:
+        raise _Failure(f"there is no link with the code {after!r} to list after.", 1)
+    search = Search(now=now, text=args.search or None, tag=args.tag, state=args.state)
+    if not search.matches(link):
+        state = _state(link, now)
+        why = "does not match" if args.state in ("all", state) else f"is {state}"
+        raise _Failure(
+            f"the link {after!r} is not in this listing (it {why}), so there is no page after it.",
+            1,
+        )
+
+
+def _cmd_tags(args: argparse.Namespace) -> int:
+    with _shortener(args, readonly=True) as sl:
+        tags = sl.tags()
+    for tag, count in tags:
+        _out(f"{tag}\t{count}")
     return 0
 
 

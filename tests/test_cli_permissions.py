@@ -84,7 +84,7 @@ def db(folder: Path) -> str:
     path = folder / "links.db"
     with SQLiteStore(path) as store:
         store.insert(make_link("first"))
-        store.insert(make_link("second", url="https://example.com/2"))
+        store.insert(make_link("second", url="https://example.com/2", tags=("work",)))
         store.hit("first", "2026-11-28", count=2)
     path.chmod(0o644)
     assert sorted(p.name for p in folder.iterdir()) == ["links.db"]  # no -wal, no -shm
@@ -97,6 +97,13 @@ def db(folder: Path) -> str:
         pytest.param(["list"], ["second", "first"], id="list"),
         pytest.param(["resolve", "first"], ["https://example.com/first"], id="resolve"),
         pytest.param(["stats", "first", "--days", "1"], None, id="stats"),
+        pytest.param(
+            ["list", "--search", "example", "--state", "all", "--sort", "hits"],
+            ["first", "second"],
+            id="list-search",
+        ),
+        pytest.param(["tags"], ["work\t1"], id="tags"),
+        pytest.param(["show", "first"], None, id="show"),
     ],
 )
 def test_reading_needs_no_write_access(
@@ -109,6 +116,8 @@ def test_reading_needs_no_write_access(
         assert [line.split("\t")[0] for line in done.stdout.splitlines()] == expected
     elif expected is not None:
         assert done.stdout.splitlines() == expected
+    elif args[0] == "show":
+        assert "hits\t2" in done.stdout.splitlines()
     else:
         assert done.stdout.splitlines()[0] == "total\t2"
     assert sorted(p.name for p in folder.iterdir()) == ["links.db"]
@@ -150,6 +159,16 @@ def test_writing_a_read_only_database_names_the_permission(db: str) -> None:
     line = _one_sentence(done.stderr)
     assert "permission denied" in line.lower()
     assert db in line
+
+
+def test_editing_a_read_only_database_names_the_permission(db: str) -> None:
+    done = _as_nobody("--store", db, "edit", "first", "--title", "x")
+    assert done.returncode == 2
+    line = _one_sentence(done.stderr)
+    assert "permission denied" in line.lower()
+    with SQLiteStore(db) as store:
+        link = store.get("first")
+    assert link is not None and link.title is None
 
 
 def test_an_unreadable_file_names_the_permission(db: str) -> None:
