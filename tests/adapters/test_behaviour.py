@@ -13,9 +13,10 @@ Every scenario runs twice, with CGI each way: the adapter called in process
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 from urllib.parse import urlencode
 
 import pytest
@@ -532,6 +533,333 @@ def _(c: Client) -> None:
     assert "/api/links" in str(doc["paths"])
 
 
+# -- SPEC section 9 in the JSON API: editing, search, tags, ETags ---------------------------
+
+MERGE = {"Content-Type": "application/merge-patch+json"}
+
+
+def patch(
+    c: Client,
+    code: str,
+    changes: Any,
+    *,
+    if_match: Optional[str] = None,
+    headers: Optional[dict[str, str]] = None,
+) -> Result:
+    """``PATCH /api/links/{code}`` as the admin, with a merge patch (``changes`` as
+    JSON, or raw bytes as they are)."""
+    sent = {**MERGE, **AUTH, **(headers or {})}
+    if if_match is not None:
+        sent["If-Match"] = if_match
+    raw = changes if isinstance(changes, bytes) else json.dumps(changes).encode()
+    return c.request("PATCH", f"/api/links/{code}", headers=sent, body=raw)
+
+
+def edited(c: Client, code: str, changes: Any, **kwargs: Any) -> dict[str, Any]:
+    r = patch(c, code, changes, **kwargs)
+    assert r.status == 200, (r.status, r.body)
+    assert r.header("content-type") == JSON_TYPE
+    assert re.fullmatch(r'"r[0-9]+"', r.header("etag") or ""), r.headers
+    link: dict[str, Any] = r.json()
+    assert set(link) == LINK_KEYS
+    return link
+
+
+def admin_view(c: Client, code: str) -> Result:
+    return c.get(f"/api/links/{code}", headers=AUTH)
+
+
+def listed(c: Client, query: str) -> list[str]:
+    r = c.get(f"/api/links?{query}", headers=AUTH)
+    assert r.status == 200, (query, r.status, r.body)
+    return [link["code"] for link in r.json()["links"]]
+
+
+@scenario("edit-each-field")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/v0")["code"]
+    c.clock.advance(60)
+    link = edited(c, code, {"url": "HTTPS://Example.COM/v1?a=b"}, if_match='"r0"')
+    assert link["url"] == "https://example.com/v1?a=b"
+    assert link["updated_at"] == "2026-11-28T13:01:00Z"
+    assert link["created_at"] == T0
+    assert_redirect(c.get(f"/{code}"), "https://example.com/v1?a=b")
+    link = edited(c, code, {"title": " Release <notes> & more "})
+    assert link["title"] == "Release <notes> & more"
+    assert b"<notes>" not in c.history[-1][1].body  # escaped as JSON \u003c
+    link = edited(c, code, {"tags": ["Docs", "2026", "docs"]})
+    assert link["tags"] == ["docs", "2026"]
+    link = edited(c, code, {"expires_at": "2026-11-29T02:00:00+01:00"})
+    assert link["expires_at"] == "2026-11-29T01:00:00Z"
+    link = edited(c, code, {"max_visits": 5})
+    assert link["max_visits"] == 5
+    link = edited(c, code, {"redirect_status": 308})
+    assert link["redirect_status"] == 308
+    assert_redirect(c.get(f"/{code}"), "https://example.com/v1?a=b", 308)
+    link = edited(c, code, {"forward_query": True})
+    assert link["forward_query"] is True
+    link = edited(c, code, {"fallback_url": "https://example.com/over"})
+    assert link["fallback_url"] == "https://example.com/over"
+    link = edited(c, code, {"password": "edit secret"})
+    assert link["password_protected"] is True
+    assert link["url"] == "https://example.com/v1?a=b"  # the admin sees the target
+    assert c.history[-1][1].header("etag") == '"r9"'
+    assert link["hits"] == 2 and link["code"] == code
+    assert admin_view(c, code).json() == link
+    public = c.get(f"/api/links/{code}")
+    assert public.status == 200
+    assert public.json() == {**link, "url": None, "fallback_url": None}
+    assert b"example.com/v1" not in public.body and b"example.com/over" not in public.body
+    assert "edit secret" not in public.text
+
+
+@scenario("edit-merge-patch-clears")
+def _(c: Client) -> None:
+    code = created(
+        c,
+        "https://example.com/full",
+        title="Full",
+        tags=["a", "b"],
+        expires_in=3600,
+        max_visits=9,
+        redirect_status=301,
+        forward_query=True,
+        fallback_url="https://example.com/fb",
+        password="pw to clear",
+    )["code"]
+    assert c.get(f"/{code}").status == 200  # the password form
+    fields = ("title", "tags", "expires_at", "max_visits", "redirect_status")
+    link = edited(c, code, dict.fromkeys(fields), if_match="*")
+    assert [link[f] for f in fields] == [None, [], None, None, None]
+    assert link["forward_query"] is True and link["password_protected"] is True
+    link = edited(c, code, {"forward_query": None, "fallback_url": None, "password": None})
+    assert (link["forward_query"], link["fallback_url"], link["password_protected"]) == (
+        False,
+        None,
+        False,
+    )
+    assert c.get(f"/api/links/{code}").json() == link  # nothing hidden any more
+    assert_redirect(c.get(f"/{code}"), "https://example.com/full")
+    # A patch of the same fields again is still an edit (a new ETag); an empty one is not.
+    assert patch(c, code, {"title": None}).header("etag") == '"r3"'
+    empty = patch(c, code, {}, if_match='"r3"')
+    assert empty.status == 200
+    assert empty.header("etag") == '"r3"'
+    assert empty.json()["updated_at"] == link["updated_at"]
+    assert tags_of(c) == []
+
+
+@scenario("edit-media-types")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/mt")["code"]
+    as_json = patch(c, code, {"title": "json"}, headers={"Content-Type": "application/json"})
+    assert as_json.status == 200
+    with_charset = {"Content-Type": "application/merge-patch+json; charset=utf-8"}
+    assert patch(c, code, {"title": "charset"}, headers=with_charset).status == 200
+    for kind in ("text/plain", "application/json-patch+json", "application/x-www-form-urlencoded"):
+        r = patch(c, code, {"title": "no"}, headers={"Content-Type": kind})
+        assert_error(r, 415, "unsupported_media_type")
+        assert r.header("accept-patch") == "application/merge-patch+json, application/json"
+    assert admin_view(c, code).json()["title"] == "charset"
+
+
+@scenario("edit-stale-if-match-412")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/shared")["code"]
+    etag = admin_view(c, code).header("etag")
+    assert etag == '"r0"'
+    first = patch(c, code, {"url": "https://example.com/first"}, if_match=etag)
+    assert first.status == 200
+    assert first.header("etag") == '"r1"'
+    second = patch(c, code, {"url": "https://example.com/second"}, if_match=etag)
+    assert_error(second, 412, "precondition_failed")
+    assert second.header("etag") is None
+    now = admin_view(c, code)
+    assert now.json()["url"] == "https://example.com/first"
+    assert now.header("etag") == '"r1"'
+    assert_redirect(c.get(f"/{code}"), "https://example.com/first")
+    # Read again, then edit: accepted.
+    assert patch(c, code, {"url": "https://example.com/second"}, if_match='"r1"').status == 200
+    assert patch(c, code, {"title": "t"}, if_match='W/"r2"').status == 412  # weak never matches
+    assert patch(c, code, {"title": "t"}, if_match='"r0", "r2"').status == 200
+
+
+@scenario("edit-if-match-garbage-412")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/g")["code"]
+    for garbage in ("r0", '"r0', "'r0'", '"r0" x', "**", '"r0";q=1', "<xss>", "\xe9"):
+        assert_error(patch(c, code, {"title": "x"}, if_match=garbage), 412, "precondition_failed")
+    assert admin_view(c, code).json()["title"] is None
+    assert admin_view(c, code).header("etag") == '"r0"'
+
+
+@scenario("edit-deleted-410-unknown-404")
+def _(c: Client) -> None:
+    assert_error(patch(c, "nope123", {"title": "x"}), 404, "not_found")
+    code = created(c, "https://example.com/del")["code"]
+    assert c.delete(f"/api/links/{code}", headers=AUTH).status == 204
+    for changes in ({"title": "x"}, {"url": "https://example.com/back"}, {}):
+        assert_error(patch(c, code, changes), 410, "gone")
+    assert_error(patch(c, code, {"title": "x"}, if_match="*"), 410, "gone")
+    assert_html(c.get(f"/{code}"), 410)
+    # An expired link is no deleted one: it may be edited back to life.
+    soon = created(c, "https://example.com/soon", expires_in=60)["code"]
+    c.clock.advance(61)
+    assert_error(c.get(f"/api/links/{soon}"), 410, "gone")
+    assert edited(c, soon, {"expires_at": None})["expires_at"] is None
+    assert_redirect(c.get(f"/{soon}"), "https://example.com/soon")
+
+
+@scenario("edit-refused-changes-nothing")
+def _(c: Client) -> None:
+    code = created(c, "https://example.com/keep", title="Kept", tags=["k"])["code"]
+    before = admin_view(c, code)
+    for changes in (
+        {"colour": "red"},
+        {"title": "new", "colour": "red"},
+        {"hits": 0},
+        {"code": "other"},
+        {"created_at": T0},
+        {"password_protected": False},
+        {"url": None},
+        {"url": "javascript:alert(1)"},
+        {"title": "x" * 201},
+        {"tags": "a,b"},
+        {"tags": [f"t{i}" for i in range(11)]},
+        {"max_visits": 0},
+        {"redirect_status": 303},
+        {"forward_query": "yes"},
+        {"expires_at": "tomorrow"},
+        {"fallback_url": "file:///etc/passwd"},
+        {"password": ""},
+        {"title": {"nested": "object"}},
+        [{"title": "in a list"}],
+        "title",
+        None,
+    ):
+        r = patch(c, code, changes)
+        assert r.status == 400, (changes, r.status, r.body)
+        assert r.json()["error"]["code"] in ("bad_request", "invalid_url"), changes
+    assert_error(patch(c, code, b'{"title": "a", "title": "b"}'), 400, "bad_request")
+    assert_error(patch(c, code, b"{not json"), 400, "bad_request")
+    assert_error(
+        c.request("PATCH", f"/api/links/{code}", headers=MERGE, body=b'{"title": "x"}'),
+        401,
+        "unauthorized",
+    )
+    after = admin_view(c, code)
+    assert after.body == before.body
+    assert after.header("etag") == before.header("etag") == '"r0"'
+
+
+def tags_of(c: Client) -> list[dict[str, Any]]:
+    r = c.get("/api/tags", headers=AUTH)
+    assert r.status == 200, r.body
+    assert r.header("content-type") == JSON_TYPE
+    tags: list[dict[str, Any]] = r.json()["tags"]
+    return tags
+
+
+@scenario("list-search-state-sort")
+def _(c: Client) -> None:
+    alpha = created(c, "https://example.com/alpha", title="The Alpha page", tags=["docs"])["code"]
+    c.clock.advance(1)
+    beta = created(c, "https://example.org/BETA", tags=["docs", "x"])["code"]
+    c.clock.advance(1)
+    soon = created(c, "https://example.net/soon", expires_in=30, tags=["x"])["code"]
+    c.clock.advance(1)
+    gone = created(c, "https://example.net/gone", tags=["docs"])["code"]
+    assert c.delete(f"/api/links/{gone}", headers=AUTH).status == 204
+    for _ in range(2):
+        assert c.get(f"/{beta}").status == 302
+    c.clock.advance(60)  # soon has expired
+    assert listed(c, "") == [beta, alpha]  # live links only, newest first
+    assert listed(c, "state=live") == [beta, alpha]
+    assert listed(c, "state=expired") == [soon]
+    assert listed(c, "state=deleted") == [gone]
+    assert listed(c, "state=all") == [gone, soon, beta, alpha]
+    assert listed(c, "q=alpha+PAGE") == [alpha]
+    assert listed(c, "q=example.org") == [beta]
+    assert listed(c, f"q={soon}&state=all") == [soon]
+    assert listed(c, "tag=docs") == [beta, alpha]
+    assert listed(c, "tag=DOCS&state=all") == [gone, beta, alpha]
+    assert listed(c, "tag=x&q=soon&state=expired") == [soon]
+    assert listed(c, "sort=hits") == [beta, alpha]
+    assert listed(c, "sort=updated") == [beta, alpha]
+    edited(c, alpha, {"title": "The Alpha page, edited"})
+    assert listed(c, "sort=updated") == [alpha, beta]
+    assert listed(c, "sort=created") == [beta, alpha]
+    for bad in ("state=gone", "sort=newest", "tag=a%20b", "limit=0", "q=%FF", "find=x"):
+        assert_error(c.get(f"/api/links?{bad}", headers=AUTH), 400, "bad_request")
+    assert_error(c.get("/api/links?state=all"), 401, "unauthorized")
+
+
+@scenario("list-paging")
+def _(c: Client) -> None:
+    codes = []
+    for i in range(5):
+        codes.append(created(c, f"https://example.com/page/{i}", tags=["p"])["code"])
+        c.clock.advance(1)
+        for _ in range(i % 3):
+            c.get(f"/{codes[-1]}")
+    for query in ("", "sort=hits&", "tag=p&sort=updated&", "q=page&"):
+        whole = listed(c, f"{query}limit=1000")
+        assert sorted(whole) == sorted(codes)
+        seen: list[str] = []
+        after = ""
+        while True:
+            page = c.get(f"/api/links?{query}limit=2&after={after}", headers=AUTH).json()
+            seen += [link["code"] for link in page["links"]]
+            if page["next"] is None:
+                break
+            after = page["next"]
+        assert seen == whole, query
+    assert listed(c, "after=nope123") == []
+
+
+@scenario("api-tags")
+def _(c: Client) -> None:
+    assert tags_of(c) == []
+    a = created(c, "https://example.com/t1", tags=["news", "Docs"])["code"]
+    created(c, "https://example.com/t2", tags=["docs"])
+    soon = created(c, "https://example.com/t3", tags=["soon"], expires_in=10)["code"]
+    c.clock.advance(11)
+    assert tags_of(c) == [
+        {"tag": "docs", "links": 2},
+        {"tag": "news", "links": 1},
+        {"tag": "soon", "links": 1},  # expired links keep their tags
+    ]
+    edited(c, a, {"tags": ["news", "extra"]})
+    assert c.delete(f"/api/links/{soon}", headers=AUTH).status == 204
+    assert tags_of(c) == [
+        {"tag": "docs", "links": 1},
+        {"tag": "extra", "links": 1},
+        {"tag": "news", "links": 1},
+    ]
+    assert_error(c.get("/api/tags"), 401, "unauthorized")
+    assert_error(c.get("/api/tags?limit=1", headers=AUTH), 400, "bad_request")
+    assert_head_answers_as_get(c.head("/api/tags", headers=AUTH), c.get("/api/tags", headers=AUTH))
+
+
+@scenario("etag-on-every-link-answer")
+def _(c: Client) -> None:
+    made = create(c, "https://example.com/etag")
+    assert (made.status, made.header("etag")) == (201, '"r0"')
+    again = create(c, "https://example.com/etag")
+    assert (again.status, again.header("etag")) == (200, '"r0"')
+    code = made.json()["code"]
+    get = c.get(f"/api/links/{code}")
+    assert get.header("etag") == '"r0"'
+    assert_head_answers_as_get(c.head(f"/api/links/{code}"), get)
+    assert patch(c, code, {"title": "once"}).header("etag") == '"r1"'
+    c.get(f"/{code}")  # a hit is no edit
+    assert c.get(f"/api/links/{code}").header("etag") == '"r1"'
+    cached = c.get(f"/api/links/{code}", headers={"If-None-Match": '"r1"'})
+    assert cached.status == 200  # the hits move under one ETag: never a 304
+    assert cached.json()["hits"] == 1
+    assert c.get("/api/links", headers=AUTH).header("etag") is None
+
+
 # -- redirects --------------------------------------------------------------------------
 
 
@@ -870,51 +1198,23 @@ def _(c: Client) -> None:
 
 # -- SPEC section 9 at redirect time: link options and password-protected links ----------
 #
-# Links with options are made through the JSON API when it takes them, else through the
-# store the client's app uses (in process: its ``Shortener``; a CGI or live server: its
-# store file), always with an alias, so that every adapter makes the same link.
+# Links are made through the JSON API, with an alias, so that every adapter makes the
+# same link; the hits of an expired link are read from the admin list (state=all).
 
 SECRET = "https://secret.example/t0p?k=v"
 PASSWORD = "open sesame"
 
 
-def _innermost(c: Any) -> Any:
-    while getattr(c, "inner", None) is not None:  # the live suite's wrappers
-        c = c.inner
-    return c
-
-
-def with_shortener(c: Client, use: Callable[[Any], Any]) -> Any:
-    """``use(shortener)`` with the ``Shortener`` over the store the client's app uses:
-    the app's own in process, else one over the CGI or live server's store file."""
-    import os
-
-    from minilink.core.config import Config
-    from minilink.core.service import Shortener
-    from minilink.storage import open_store
-
-    inner = _innermost(c)
-    app = getattr(inner, "app", None)
-    if app is not None:
-        return use(getattr(app, "app", app).shortener)
-    cgi_env = getattr(inner, "_env", None)
-    store_url = os.fsdecode(cgi_env[b"MINILINK_STORE"]) if cgi_env else inner.env["MINILINK_STORE"]
-    with open_store(store_url) as store:
-        return use(Shortener(store, Config(), clock=inner.clock))
-
-
 def made(c: Client, code: str, url: str, **options: Any) -> None:
-    """The link ``code`` to ``url`` with ``options`` (``Shortener.create``'s names)."""
-    if create(c, url, alias=code, headers=AUTH, **options).status != 201:
-        # An API that does not take the options yet: through the store.
-        with_shortener(c, lambda s: s.create(url, alias=code, **options))
+    """The link ``code`` to ``url`` with ``options`` (the JSON API's names)."""
+    r = create(c, url, alias=code, headers=AUTH, **options)
+    assert r.status == 201, (r.status, r.body[:300])
 
 
 def stored_hits(c: Client, code: str) -> int:
-    """Hits of ``code`` in any state (the admin list), expired links included."""
+    """Hits of ``code`` in any state, expired links included."""
     r = c.get("/api/links?state=all&limit=1000", headers=AUTH)
-    if r.status != 200:  # an API without states yet: through the store
-        return int(with_shortener(c, lambda s: s.store.get(code).hits))
+    assert r.status == 200, r.body[:300]
     (link,) = [each for each in r.json()["links"] if each["code"] == code]
     return int(link["hits"])
 
