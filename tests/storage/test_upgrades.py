@@ -66,6 +66,51 @@ def _assert_still_works(store: Store) -> None:
     assert datetime.now(timezone.utc) > sl.resolve("docs").created_at
 
 
+def _assert_manageable(store: Store) -> None:
+    """The upgraded links take the fields of link management: they read empty, and
+    edits, search and tags work on them, the dedupe rule included."""
+    from datetime import datetime, timezone
+
+    from minilink.core.links import Link, Search
+
+    now = datetime.now(timezone.utc)
+    at = datetime(2026, 11, 28, tzinfo=timezone.utc)  # when states are decided
+    for link, _ in store.export():
+        assert (link.title, link.tags, link.redirect_status, link.forward_query) == (
+            None,
+            (),
+            None,
+            False,
+        ), link.code
+        assert (link.fallback_url, link.password_hash, link.updated_at, link.revision) == (
+            None,
+            None,
+            None,
+            0,
+        ), link.code
+    plain = store.get("v1code0")
+    assert plain is not None
+    again = store.insert(Link(code="fresh", url=plain.url, created_at=now))
+    assert again is not None and again.code == "v1code0"  # still the URL's plain link
+    before = store.changes()
+    edited = store.update(plain.replace(title="Plain", tags=("old",), updated_at=now))
+    assert edited is not None and (edited.revision, edited.hits) == (1, plain.hits)
+    assert store.changes() != before
+    assert store.update(plain) is None  # revision 0 is gone
+    assert store.update(store.get("gone")) is None  # type: ignore[arg-type]
+    # No longer plain: a new link of its URL gets a code of its own.
+    fresh = store.insert(Link(code="fresh", url=plain.url, created_at=at))
+    assert fresh is not None and fresh.code == "fresh"
+    assert store.tags() == [("old", 1)]
+    found = store.search(Search(now=at, text="PLAIN?Q", state="all"))
+    assert [link.code for link in found] == ["fresh", "v1code0"]
+    assert store.search(Search(now=at, tag="old")) == [edited]
+    deleted = store.search(Search(now=at, state="deleted"))
+    assert sorted(link.code for link in deleted) == ["gone", "v1code3"]
+    assert [link.code for link in store.search(Search(now=at, state="expired"))] == ["used"]
+    assert store.search(Search(now=at, sort="updated", limit=1)) == [edited]
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_sqlite_file_of_an_earlier_version_opens_losslessly(version: int, tmp_path: Path) -> None:
     path = tmp_path / "links.db"
@@ -99,6 +144,7 @@ def test_a_postgres_database_of_an_earlier_version_opens_losslessly(version: int
         with PostgresStore.from_url(url) as store:
             _assert_lossless(store, version)
             _assert_still_works(store)
+            _assert_manageable(store)
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
