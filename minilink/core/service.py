@@ -293,8 +293,10 @@ class Shortener:
         """The live link for ``code``; raises ``NotFound`` or ``Gone``. Counts nothing."""
         return self._live(code, self.clock())
 
-    def _live(self, code: str, now: datetime) -> Link:
-        link = self.store.get(code) if is_code(code) else None
+    def _live(self, code: str, now: datetime, *, redirect: bool = False) -> Link:
+        """The live link; a ``redirect`` needs no fresh hit count (``Store.lookup``)."""
+        store = self.store
+        link = (store.lookup(code) if redirect else store.get(code)) if is_code(code) else None
         if link is None:
             raise NotFound(f"No link has the code {code!r}.")
         if link.is_expired(now):
@@ -317,7 +319,7 @@ class Shortener:
     def target(self, code: str, *, count: bool = True) -> str:
         """The URL ``code`` redirects to: ``visit(code, count=count).url``, without
         building the updated link (this is every redirect's path)."""
-        return self._visit(code, count).url
+        return self._visit(code, count, redirect=True).url
 
     def follow(self, code: str, *, count: bool = True, query: str = "") -> Link:
         """The live link a visit of ``code`` leads by, its hit recorded with ``count``,
@@ -331,7 +333,7 @@ class Shortener:
         redirect: one read, one hit, nothing built.
         """
         now = self.clock()
-        link = self._live(code, now)
+        link = self._live(code, now, redirect=True)
         if link.forward_query and query:
             self.destination(link, query)
         if (
@@ -432,10 +434,10 @@ class Shortener:
                 retry_after,
             )
 
-    def _visit(self, code: str, count: bool) -> Link:
+    def _visit(self, code: str, count: bool, *, redirect: bool = False) -> Link:
         """The live link, as read before this visit's hit (recorded with ``count``)."""
         now = self.clock()
-        link = self._live(code, now)
+        link = self._live(code, now, redirect=redirect)
         if count and not self.store.hit(code, self._day(now), limit=link.max_visits):
             raise Gone(f"The link {code!r} has reached its visit limit.")
         return link

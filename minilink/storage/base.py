@@ -155,6 +155,12 @@ class Store:
         a link whose code differs only by case."""
         raise NotImplementedError
 
+    def lookup(self, code: str) -> Optional[Link]:
+        """The link as ``get`` gives it, for a redirect: a store with a cache (the
+        ``BufferedStore``) may give an older hit count for a link without a visit
+        limit, everything else as ``get``. This default is ``get``."""
+        return self.get(code)
+
     def hit(self, code: str, day: str, *, count: int = 1, limit: Optional[int] = None) -> bool:
         """Add ``count`` hits to the link's total and to its counter for ``day``.
 

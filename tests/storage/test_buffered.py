@@ -547,3 +547,33 @@ def test_a_limited_hit_waits_for_hits_being_flushed() -> None:
     assert answers == [False]  # the link had its 2 visits
     assert inner.get("abc").hits == 2  # type: ignore[union-attr]
     store.close()
+
+
+def test_redirects_keep_their_cache_entry_and_other_reads_get_fresh_hits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The redirect path reads through ``lookup``: a hot link costs no read per flush
+    interval, while the link JSON, stats and preview (``resolve``) read again."""
+    import minilink.storage.buffered as buffered
+    from minilink.core.config import Config
+    from minilink.core.service import Shortener
+
+    clock = _Clock(1_800_000_000.0)
+    monkeypatch.setattr(buffered, "time", clock)
+    inner = _CountingStore()
+    store = BufferedStore(inner, flush_interval=0.5)
+    shortener = Shortener(store, Config(store="memory:", base_url="http://testserver"))
+    code = shortener.shorten("https://example.com/hot").code
+    for _ in range(20):
+        clock.wall += 1.0  # two flush intervals between visits, within the 60 s net
+        assert shortener.target(code) == "https://example.com/hot"
+        assert shortener.follow(code).url == "https://example.com/hot"
+    # One read, and one after each flush by the thread (real time) should one come.
+    assert inner.reads <= 4
+    before = inner.reads
+    for _ in range(5):
+        clock.wall += 1.0
+        assert shortener.resolve(code).hits == 40  # this process's pending hits
+    assert inner.reads == before + 5
+    store.close()
+    assert inner.get(code).hits == 40  # type: ignore[union-attr]
