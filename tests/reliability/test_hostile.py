@@ -590,6 +590,55 @@ def _markup(c: Client) -> None:
 SCENARIOS.append(Scenario("hostile-markup-everywhere", _markup, env=ENV))
 
 
+# -- the password form of a protected link (SPEC section 9) -------------------------------
+
+
+def _password_posts(c: Client) -> None:
+    for link in (
+        {"url": "https://secret.example/t0p", "alias": "pw", "password": "pw"},
+        {"url": "https://example.com/open", "alias": "open"},
+    ):
+        made = create(c, link, headers={**JSON_HEADERS, **AUTH})
+        assert made.status == 201, made.body
+    before = all_links(c)
+    every_byte = b"password=" + bytes(range(256))
+    posts: list[tuple[str, dict[str, str], bytes, int]] = [
+        ("every byte", FORM, every_byte, 400),
+        ("raw NUL, CR, LF", FORM, b"password=a\x00b\r\nc", 403),
+        ("escaped CR LF", FORM, b"password=a%0D%0ALocation:%20https://evil.example/", 403),
+        ("markup", FORM, b"password=" + quote(XSS).encode(), 403),
+        ("invalid UTF-8", FORM, b"password=%C3%28", 400),
+        ("bad escape", FORM, b"password=%zz%", 403),
+        ("lone surrogate as UTF-8", FORM, b"password=%ED%A0%80", 400),
+        ("1,001 characters", FORM, b"password=" + b"x" * 1001, 400),
+        ("over the body limit", FORM, b"password=" + b"x" * 70_000, 413),
+        ("missing", FORM, b"other=1", 400),
+        ("blank", FORM, b"password=", 400),
+        ("repeated", FORM, b"password=a&password=a", 400),
+        ("no body", FORM, b"", 400),
+        ("JSON", JSON_HEADERS, b'{"password": "pw"}', 415),
+        ("text", {"Content-Type": "text/plain"}, b"password=pw", 415),
+        ("multipart", {"Content-Type": "multipart/form-data; boundary=x"}, b"--x--", 415),
+        ("no type", {}, b"password=pw", 415),
+        ("gzip", {**FORM, "Content-Encoding": "gzip"}, gzip.compress(b"password=pw"), 415),
+        ("short body", {**FORM, "Content-Length": "40"}, b"password=pw", 400),
+        ("bad length", {**FORM, "Content-Length": "1e3"}, b"password=pw", 400),
+    ]
+    for where, headers, body, status in posts:
+        answer = c.request("POST", "/pw", headers=headers, body=body)
+        page(answer, status, where)
+        assert b"t0p" not in answer.body and b"secret.example" not in answer.body, where
+        assert answer.header("location") is None, where
+    page(c.request("POST", "/open", headers=FORM, body=b"password=pw"), 405, "unprotected")
+    page(c.request("POST", "/nope", headers=FORM, body=b"password=pw"), 405, "unknown code")
+    assert all_links(c) == before, "a refused password changed the store"
+    right = c.request("POST", "/pw", headers=FORM, body=b"password=pw")
+    assert right.status == 303, "four wrong guesses leave the right one its turn"
+
+
+SCENARIOS.append(Scenario("hostile-password-posts", _password_posts, env=ENV))
+
+
 @pytest.mark.parametrize("target", ["/%00", "/a%00b", "/etc/passwd%00.html", "/%00+"])
 def test_nul_in_the_path(target: str, tmp_path: Path) -> None:
     """NUL in a path, through the adapters that can be handed one (WSGI, ASGI)."""
