@@ -277,13 +277,20 @@ def _get(store: Store, code: str) -> Link:
 
 
 @pytest.fixture
-def make_store(tmp_path: Path) -> Iterator[Callable[[str], Store]]:
+def make_store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Store]]:
+    """``make("memory" | "sqlite" | "postgres")``: a new empty store of that kind."""
     opened: list[Store] = []
 
     def make(kind: str) -> Store:
-        store: Store = (
-            MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / f"{len(opened)}.db")
-        )
+        store: Store
+        if kind == "memory":
+            store = MemoryStore()
+        elif kind == "sqlite":
+            store = SQLiteStore(tmp_path / f"{len(opened)}.db")
+        else:
+            from minilink.storage.postgres import PostgresStore
+
+            store = PostgresStore.from_url(new_schema(request.getfixturevalue("database")))
         opened.append(store)
         return store
 
@@ -299,6 +306,8 @@ KINDS = [
     pytest.param("sqlite", "sqlite", id="sqlite-to-sqlite"),
     pytest.param("memory", "sqlite", id="memory-to-sqlite"),
     pytest.param("sqlite", "memory", id="sqlite-to-memory"),
+    pytest.param("sqlite", "postgres", id="sqlite-to-postgres"),
+    pytest.param("postgres", "sqlite", id="postgres-to-sqlite"),
 ]
 
 
@@ -720,7 +729,8 @@ def test_progress_is_drawn_on_one_line() -> None:
 
 
 def _links(count: int) -> Iterator[tuple[Link, tuple[tuple[str, int], ...]]]:
-    """``count`` links of every kind, with hits and per-day counters."""
+    """``count`` links of every kind (the fields of version 2 included), with hits and
+    per-day counters."""
     base = datetime(2025, 1, 1, tzinfo=UTC)
     for i in range(count):
         created = base + timedelta(seconds=i, microseconds=i % 1000)
@@ -739,6 +749,14 @@ def _links(count: int) -> Iterator[tuple[Link, tuple[tuple[str, int], ...]]]:
                 hits=sum(n for _, n in days) + i % 3,
                 alias=kind == 3,
                 deleted_at=created + timedelta(hours=1) if kind == 4 else None,
+                title=f"Link n\u00b0{i}" if kind == 5 else None,
+                tags=(f"t{i % 7}", "all") if kind in (5, 6) else (),
+                redirect_status=(301, 302, 307, 308)[i % 4] if kind == 6 else None,
+                forward_query=kind == 6,
+                fallback_url=f"https://example.com/fallback/{i}" if kind == 6 else None,
+                password_hash=_hash() if kind == 7 else None,
+                updated_at=created + timedelta(minutes=1) if kind == 8 else None,
+                revision=i % 5 if kind == 8 else 0,
             ),
             days,
         )
