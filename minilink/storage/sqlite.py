@@ -63,8 +63,9 @@ CGI processes at once, or the threads of a WSGI server. The rules that make that
   are bound, never spliced): the state at ``now`` as conditions on the row, the
   text as ``LIKE '%...%' ESCAPE '\\'`` over code, URL and title (SQLite's ``LIKE``
   folds the case of ASCII letters only: the meaning ``Search.matches`` gives; a text
-  ``LIKE`` cannot express, with a NUL or longer than its pattern limit, uses
-  ``instr(lower(...))``, the same meaning and slower), a tag as a join that starts
+  longer than ``LIKE``'s pattern limit uses ``instr(lower(...))``, the same meaning
+  and slower; ``LIKE`` reads a value only up to a NUL, so a code, URL or title with
+  one is refused with ``ValueError``), a tag as a join that starts
   from ``link_tags`` (``CROSS JOIN`` fixes that order). Pages are keyset: the
   ``after`` link is read first, and must itself match the search (else the page is
   empty, as for an unknown code); the page continues below its sort key and
@@ -355,9 +356,8 @@ _TEXT = (
     " AND (l.code LIKE :text ESCAPE '\\' OR l.url LIKE :text ESCAPE '\\'"
     " OR l.title LIKE :text ESCAPE '\\')"
 )
-# The same meaning (lower() folds ASCII letters only, as LIKE does), for what a LIKE
-# pattern cannot say: a NUL (where SQLite's LIKE stops reading the pattern) or more
-# than its 50,000 bytes. Three times slower than LIKE, so only for those.
+# The same meaning (lower() folds ASCII letters only, as LIKE does), for a text longer
+# than a LIKE pattern may be (50,000 bytes). Three times slower than LIKE.
 _TEXT_EXACT = (
     " AND (instr(lower(l.code), :text) OR instr(lower(l.url), :text)"
     " OR instr(lower(l.title), :text))"
@@ -395,7 +395,12 @@ def _tags_text(link: Link) -> Optional[str]:
 
 
 def _row(link: Link) -> list[Any]:
-    """``link`` as the parameters of ``_INSERT``."""
+    """``link`` as the parameters of ``_INSERT``. Raises ``ValueError`` for a NUL in
+    its code, URL or title: SQLite's ``LIKE`` reads a text only up to a NUL, so a
+    search could not see what follows it (the core allows none anywhere)."""
+    for text in (link.code, link.url, link.title):
+        if text is not None and "\0" in text:
+            raise ValueError(f"link {link.code!r}: a code, URL or title cannot hold a NUL")
     return [
         link.code,
         link.url,
@@ -471,7 +476,7 @@ def _search_sql(
             f" WHERE t.tag = :tag{_TAG_STATES[search.state]} AND l.seq = t.seq AND {state}"
         )
         params["tag"] = search.tag
-    if search.text is not None and ("\0" in search.text or len(search.text) > 10_000):
+    if search.text is not None and len(search.text) > 10_000:
         sql += _TEXT_EXACT
         params["text"] = search.text.translate(_ASCII_LOWER)
     elif search.text is not None:
@@ -685,8 +690,9 @@ class SQLiteStore(Store):
             return []  # SQLite reads a negative LIMIT as "no limit"
         now = _to_micros(search.now)  # a naive time is refused before any read
         for value in (search.text, search.tag, search.after):
-            if value is not None and not _encodable(value):
-                # A lone surrogate: no stored text holds one (SQLite keeps UTF-8).
+            if value is not None and ("\0" in value or not _encodable(value)):
+                # No stored text holds a NUL (refused) or a lone surrogate (SQLite
+                # keeps UTF-8), so nothing matches; and LIKE would stop at the NUL.
                 return []
 
         def read(conn: sqlite3.Connection) -> list[Link]:

@@ -7,8 +7,10 @@ they did as JSON for the test to check.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import random
 import sqlite3
 import subprocess
 import sys
@@ -16,12 +18,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Callable, Optional
 
 import pytest
 
+from minilink.core._values import replace
 from minilink.core.errors import StoreUnavailable
+from minilink.core.links import SORTS, STATES, Link, Search
+from minilink.storage.base import Store
 from minilink.storage.sqlite import SCHEMA_VERSION, SQLiteStore
 from minilink.testing.contract import DAY, T0, StoreContract, make_link
 
@@ -356,3 +362,391 @@ def test_readonly_is_passed_only_to_backends_that_take_it() -> None:
 
     with open_store("memory:", readonly=True) as store:  # from_url(url) only: opened as usual
         assert isinstance(store, MemoryStore)
+
+
+# -- link management: search, update and changes on the file ---------------------------
+
+NOW = T0 + timedelta(days=2)
+#: Words that meet every edge of the search text: ASCII and non-ASCII case, LIKE's
+#: wildcards and its escape; the texts add a NUL and a lone surrogate, which no
+#: stored link can hold.
+WORDS = ["ab", "AB", "a_b", "a%b", "x\\y", "é", "É", "Ωmega", "docs", "50%", "Zz"]
+TEXTS = [None, "", "a", "A", "b_", "_", "%", "%b", "\\", "é", "É", "ω", "docs", "EXAMPLE"]
+TEXTS += ["/1", "l\0z", "\0", "x\\Y", "zz", "no such text", "\udcff"]
+TAGS = ["red", "blue", "a_b", "a-b", "x"]
+
+
+def _random_link(rng: random.Random, i: int) -> Link:
+    """A link with a random share of every option; plain ones share URLs (dedupe)."""
+    plain = rng.random() < 0.3
+    url = f"https://{rng.choice(['example.com', 'EXAMPLE.org', 'ex_ample.net'])}"
+    url += f"/{rng.choice(WORDS)}/{i % 23 if plain else i}"
+    if plain:
+        return make_link(f"p{i}", url, created_at=T0 + timedelta(minutes=rng.randrange(600)))
+    hits = rng.randrange(6)
+    return make_link(
+        f"{rng.choice(WORDS)}{i}",
+        url,
+        created_at=T0 + timedelta(minutes=rng.randrange(600)),
+        expires_at=rng.choice([None, None, NOW - timedelta(hours=1), NOW, NOW + DELTA]),
+        max_visits=rng.choice([None, None, hits, hits + 2]),
+        hits=hits,
+        alias=rng.random() < 0.5,
+        title=rng.choice([None, None, "", "A Title", *WORDS]),
+        tags=tuple(rng.sample(TAGS, rng.randrange(4))),
+        redirect_status=rng.choice([None, None, 301, 307]),
+        forward_query=rng.random() < 0.2,
+        fallback_url=rng.choice([None, "https://example.com/fallback"]),
+        password_hash=rng.choice([None, None, "scrypt$..."]),
+        updated_at=rng.choice([None, T0 + timedelta(minutes=rng.randrange(600))]),
+        revision=rng.randrange(3),
+    )
+
+
+DELTA = timedelta(days=30)
+
+
+def _edit(rng: random.Random, link: Link, urls: list[str]) -> Link:
+    """``link`` with a few fields changed, sometimes to a plain link of a known URL."""
+    if rng.random() < 0.3:
+        return Link(code=link.code, url=rng.choice(urls), created_at=T0, revision=link.revision)
+    return link.replace(
+        title=rng.choice([None, "Edited", *WORDS]),
+        tags=tuple(rng.sample(TAGS, rng.randrange(4))),
+        max_visits=rng.choice([None, link.hits, link.hits + 1]),
+        updated_at=NOW - timedelta(minutes=rng.randrange(3000)),
+        revision=link.revision if rng.random() < 0.9 else link.revision + 1,
+    )
+
+
+def _same_story(stores: list[Store], seed: int) -> list[str]:
+    """Tell every store the same random story, checking that each answers alike;
+    return the codes it used."""
+    rng = random.Random(seed)
+    codes: list[str] = []
+    urls: list[str] = []
+
+    def each(call: Callable[[Store], object]) -> object:
+        answers = [call(store) for store in stores]
+        assert all(answer == answers[0] for answer in answers), answers
+        return answers[0]
+
+    for i in range(260):
+        link = _random_link(rng, i)
+        urls.append(link.url)
+        if each(lambda s, link=link: s.insert(link)) == link:
+            codes.append(link.code)
+    extra = [_random_link(rng, 1000 + i) for i in range(30)]
+    each(lambda s: s.restore([(link, ()) for link in extra]))
+    codes += [link.code for link in extra]
+    for _ in range(150):
+        code = rng.choice(codes)
+        roll = rng.random()
+        if roll < 0.4:
+            count = rng.randrange(1, 3)
+            each(lambda s, c=code, n=count: s.hit(c, DAY, count=n))
+        elif roll < 0.5:
+            at = NOW - timedelta(hours=rng.randrange(48))
+            each(lambda s, c=code, at=at: s.delete(c, at))
+        else:
+            current = stores[0].get(code)
+            assert current is not None
+            edited = _edit(rng, current, urls)
+            each(lambda s, e=edited: s.update(e))
+    return codes
+
+
+def _pages(store: Store, search: Search) -> list[list[Link]]:
+    pages = []
+    while True:
+        page = store.search(search)
+        pages.append(page)
+        if len(page) < search.limit:
+            return pages
+        search = replace(search, after=page[-1].code)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_search_agrees_with_the_memory_store(path: Path, seed: int) -> None:
+    from minilink.storage.memory import MemoryStore
+
+    reference = MemoryStore()
+    with SQLiteStore(path) as store:
+        codes = _same_story([reference, store], seed)
+        assert [store.get(code) for code in codes] == [reference.get(code) for code in codes]
+        assert store.tags() == reference.tags()
+        assert list(store.export()) == list(reference.export())
+        for text, tag, state, sort in itertools.product(TEXTS, [None, *TAGS], STATES, SORTS):
+            search = Search(now=NOW, text=text, tag=tag, state=state, sort=sort, limit=9)
+            assert _pages(store, search) == _pages(reference, search), search
+        # A cursor that is a link, but not one of the results, gives an empty page.
+        deleted = reference.search(Search(now=NOW, state="deleted"))[0].code
+        assert store.search(Search(now=NOW, after=deleted)) == []
+        assert reference.search(Search(now=NOW, after=deleted)) == []
+
+
+def test_the_tag_index_follows_every_write(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        _same_story([store], 3)
+    with closing(sqlite3.connect(path)) as conn:
+        want = sorted(
+            (tag, seq, int(deleted_at is not None))
+            for seq, tags, deleted_at in conn.execute("SELECT seq, tags, deleted_at FROM links")
+            for tag in (tags.split(" ") if tags else ())
+        )
+        assert want
+        assert sorted(conn.execute("SELECT tag, seq, tombstone FROM link_tags")) == want
+        assert conn.execute("SELECT count(*) FROM links WHERE tags = ''").fetchone() == (0,)
+
+
+def test_a_text_longer_than_a_like_pattern_is_searched_as_written(path: Path) -> None:
+    long_url = "https://example.com/" + "Ab%_" * 20_000  # LIKE takes 50,000 bytes
+    with SQLiteStore(path) as store:
+        store.insert(make_link("long", long_url))
+        store.insert(make_link("short", "https://example.com/Ab%_"))
+
+        def codes(text: str) -> list[str]:
+            return [link.code for link in store.search(Search(now=NOW, text=text))]
+
+        assert codes(long_url[-60_000:].lower()) == ["long"]
+        assert codes(long_url[-60_000:] + "x") == []
+        assert codes("ab%_") == ["short", "long"]
+
+
+@pytest.mark.parametrize("field", ["code", "url", "title"])
+def test_a_nul_in_a_searched_text_is_refused(path: Path, field: str) -> None:
+    # SQLite's LIKE reads a value only up to a NUL: a search could not see the rest.
+    with SQLiteStore(path) as store:
+        store.insert(make_link("n", title="x"))
+        for call in (store.insert, store.update, lambda link: store.restore([(link, ())])):
+            for code in ("n", "m"):
+                with pytest.raises(ValueError, match="NUL"):
+                    call(make_link(code, title="x").replace(**{field: "x\0y"}))
+        assert store.get("n") == make_link("n", title="x")
+        assert store.get("m") is None
+        assert store.search(Search(now=NOW, text="x\0")) == []
+
+
+def test_a_tag_that_could_not_be_read_back_is_refused(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        for tags in (("two words",), ("",)):
+            with pytest.raises(ValueError, match="tag"):
+                store.insert(make_link("t", tags=tags))
+        store.insert(make_link("t"))
+        with pytest.raises(ValueError, match="tag"):
+            store.update(make_link("t", tags=("a b",)))
+        assert store.get("t") == make_link("t")
+
+
+def test_racing_updates_of_one_revision_have_one_winner(path: Path) -> None:
+    # Two store objects (their own connections, as two processes would have) race
+    # with the same revision, round after round; exactly one of each pair wins.
+    stores = [SQLiteStore(path, timeout=30), SQLiteStore(path, timeout=30)]
+    try:
+        stores[0].insert(make_link("race"))
+        for round_ in range(25):
+            current = stores[0].get("race")
+            assert current is not None
+            assert current.revision == round_
+            barrier = threading.Barrier(2)
+            results: list[Optional[Link]] = [None, None]
+
+            def edit(
+                i: int, current: Link, barrier: threading.Barrier, results: list[Optional[Link]]
+            ) -> None:
+                barrier.wait()
+                edited = current.replace(title=f"{current.revision}-{i}", tags=(f"t{i}",))
+                results[i] = stores[i].update(edited)
+
+            threads = [
+                threading.Thread(target=edit, args=(i, current, barrier, results)) for i in (0, 1)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            winners = [link for link in results if link is not None]
+            assert len(winners) == 1, results
+            assert stores[1].get("race") == winners[0]
+            assert winners[0].revision == round_ + 1
+        assert stores[1].tags() == [(winners[0].tags[0], 1)]
+    finally:
+        for store in stores:
+            store.close()
+
+
+CHANGER = """
+import sys
+from datetime import datetime, timezone
+from minilink.core.links import Link
+from minilink.storage.sqlite import SQLiteStore
+
+t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+with SQLiteStore(sys.argv[1], timeout=30) as store:
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "update":
+            link = store.get("e")
+            store.update(link.replace(title="by another process %d" % link.revision))
+        elif command == "hit":
+            store.hit("e", "2026-01-01")
+        elif command == "insert":
+            store.insert(Link(code="new", url="https://example.com/new", created_at=t0))
+        elif command == "delete":
+            store.delete("e", t0)
+        elif command == "restore":
+            store.restore([(Link(code="r", url="https://example.com/r", created_at=t0), ())])
+        print(store.changes(), flush=True)
+"""
+
+
+def test_changes_by_another_process_are_seen_by_the_next_call(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        store.insert(make_link("e"))
+        # Leaving the block closes its stdin, which ends it, and waits for it.
+        with subprocess.Popen(
+            [sys.executable, "-c", CHANGER, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+        ) as proc:
+
+            def other(command: str) -> int:
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(command + "\n")
+                proc.stdin.flush()
+                return int(proc.stdout.readline())
+
+            seen = [store.changes()]
+            for command, moves in [
+                ("update", True),
+                ("hit", False),
+                ("update", True),
+                ("insert", False),
+                ("delete", True),
+                ("restore", True),
+            ]:
+                theirs = other(command)
+                ours = store.changes()
+                assert ours == theirs, command
+                assert (ours != seen[-1]) is moves, (command, seen, ours)
+                seen.append(ours)
+            link = store.get("e")
+            assert link is not None
+            assert link.title == "by another process 1"
+            assert link.deleted_at is not None
+            assert link.hits == 1
+        assert proc.returncode == 0
+
+
+def test_a_readonly_store_searches_and_follows_changes(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        store.insert(make_link("a", tags=("t",), title="Alpha"))
+        with SQLiteStore(path, readonly=True) as reader:
+            before = reader.changes()
+            assert [link.code for link in reader.search(Search(now=NOW, tag="t"))] == ["a"]
+            assert reader.tags() == [("t", 1)]
+            link = store.get("a")
+            assert link is not None
+            store.update(link.replace(tags=("u",)))
+            assert reader.changes() != before
+            assert reader.tags() == [("u", 1)]
+            with pytest.raises(StoreUnavailable, match="read-only"):
+                reader.update(make_link("a", revision=1))
+
+
+# -- query plans at a million links --------------------------------------------------
+#
+# EXPLAIN QUERY PLAN, not timing: a plan that reads a page through an index costs
+# the same at any size. SQLite plans without statistics unless someone runs ANALYZE,
+# so each plan is checked both ways: as shipped, and with the statistics ANALYZE
+# gathers on a million links (written into sqlite_stat1, as SQLite's own tests do).
+
+MILLION_STATS = [
+    ("links", None, "1000000"),
+    ("links", "sqlite_autoindex_links_1", "1000000 1"),
+    ("links", "links_plain", "700000 1"),
+    ("links", "links_updated", "1000000 2 1"),
+    ("link_tags", "link_tags", "1333333 66667 1"),
+    ("daily", "daily", "3000000 30 1"),
+]
+
+
+def _plan(conn: sqlite3.Connection, sql: str, params: object) -> list[str]:
+    return [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+
+
+@pytest.fixture(params=["no statistics", "a million links analysed"])
+def planner(request: pytest.FixtureRequest, path: Path) -> Iterator[sqlite3.Connection]:
+    with SQLiteStore(path) as store:
+        for i in range(50):
+            store.insert(make_link(f"c{i}", tags=("t",) if i % 3 else ()))
+    with closing(sqlite3.connect(path)) as conn:
+        if request.param != "no statistics":
+            conn.execute("ANALYZE")
+            conn.execute("DELETE FROM sqlite_stat1")
+            conn.executemany("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", MILLION_STATS)
+            conn.commit()
+        with closing(sqlite3.connect(path)) as fresh:  # reads the statistics anew
+            yield fresh
+
+
+def _search_plan(conn: sqlite3.Connection, after: bool = False, **fields: object) -> list[str]:
+    from minilink.storage.sqlite import _search_sql
+
+    sql, params = _search_sql(Search(now=NOW, **fields), 0, (5, 5) if after else None)  # type: ignore[arg-type]
+    return _plan(conn, sql, params)
+
+
+def test_get_is_one_lookup_by_code(planner: sqlite3.Connection) -> None:
+    from minilink.storage.sqlite import _GET
+
+    assert _plan(planner, _GET, ("c1",)) == [
+        "SEARCH links USING INDEX sqlite_autoindex_links_1 (code=?)"
+    ]
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("after", [False, True], ids=["first", "next"])
+def test_a_page_of_the_newest_links_walks_the_rowid(
+    planner: sqlite3.Connection, state: str, after: bool
+) -> None:
+    want = "SEARCH l USING INTEGER PRIMARY KEY (rowid<?)" if after else "SCAN l"
+    assert _search_plan(planner, after, state=state) == [want]
+    assert _search_plan(planner, after, state=state, text="x") == [want]
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("after", [False, True], ids=["first", "next"])
+def test_a_page_of_one_tag_walks_its_key(
+    planner: sqlite3.Connection, state: str, after: bool
+) -> None:
+    key = "(tag=? AND seq<?)" if after else "(tag=?)"
+    assert _search_plan(planner, after, state=state, tag="t") == [
+        f"SEARCH t USING PRIMARY KEY {key}",
+        "SEARCH l USING INTEGER PRIMARY KEY (rowid=?)",
+    ]
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["first", "next"])
+def test_a_page_of_the_last_edited_walks_its_index(
+    planner: sqlite3.Connection, after: bool
+) -> None:
+    want = (
+        "SEARCH l USING INDEX links_updated (<expr><?)"
+        if after
+        else "SCAN l USING INDEX links_updated"
+    )
+    assert _search_plan(planner, after, sort="updated") == [want]
+
+
+def test_dedupe_lookups_and_tag_counts_use_their_indexes(planner: sqlite3.Connection) -> None:
+    from minilink.storage.sqlite import _FIND_PLAIN, _OTHER_PLAIN, _TAGS
+
+    assert _plan(planner, _FIND_PLAIN, ("u",)) == ["SEARCH links USING INDEX links_plain (url=?)"]
+    assert _plan(planner, _OTHER_PLAIN, ("u", 1)) == [
+        "SEARCH links USING INDEX links_plain (url=?)"
+    ]
+    # Read once in key order: counted without sorting.
+    assert _plan(planner, _TAGS, ()) == ["SCAN link_tags"]

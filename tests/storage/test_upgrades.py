@@ -22,6 +22,7 @@ import pytest
 
 from minilink.storage.base import Store
 from minilink.storage.memory import MemoryStore
+from minilink.storage.sqlite import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
 from minilink.storage.sqlite import SQLiteStore
 from minilink.transfer import export_jsonl, import_links
 
@@ -118,8 +119,33 @@ def test_a_sqlite_file_of_an_earlier_version_opens_losslessly(version: int, tmp_
     with SQLiteStore(str(path)) as store:
         _assert_lossless(store, version)
         _assert_still_works(store)
+        _assert_manageable(store)
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("PRAGMA user_version").fetchone() == (SQLITE_SCHEMA_VERSION,)
+        indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        # The dedupe index of version 1 gave way to the one of today's "plain".
+        assert "links_plain_url" not in indexes
+        assert {"links_plain", "links_updated", "link_tags", "meta"} <= indexes
+    with SQLiteStore(str(path), readonly=True) as reader:  # today's version reads it
+        assert reader.get("docs") is not None
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_sqlite_file_of_an_earlier_version_is_not_upgraded_read_only(
+    version: int, tmp_path: Path
+) -> None:
+    from minilink.core.errors import StoreUnavailable
+
+    path = tmp_path / "links.db"
+    shutil.copyfile(FIXTURES / f"sqlite-v{version}.db", path)
+    with (
+        SQLiteStore(str(path), readonly=True) as reader,
+        pytest.raises(StoreUnavailable, match=f"version {version}, older"),
+    ):
+        reader.get("docs")
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (version,)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
