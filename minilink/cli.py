@@ -259,7 +259,9 @@ def _parser() -> argparse.ArgumentParser:
 
     from minilink.core.links import SORTS, STATES
 
-    listing = command("list", _cmd_list, "list links, newest first")
+    listing = command(
+        "list", _cmd_list, "list or search links: live ones, newest first, unless told otherwise"
+    )
     listing.add_argument(
         "--search",
         metavar="TEXT",
