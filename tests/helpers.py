@@ -178,8 +178,9 @@ def create(client: Client, url: str, **fields: Any) -> Result:
 
 
 def all_links(client: Client, prefix: str = "") -> list[dict[str, Any]]:
-    """Every link in the store, through the admin list."""
-    result = client.get(f"{prefix}/api/links?limit=1000", headers=AUTH)
+    """Every link in the store, through the admin list: expired links and tombstones
+    too (``state=all``), so that a check that nothing changed sees them all."""
+    result = client.get(f"{prefix}/api/links?limit=1000&state=all", headers=AUTH)
     assert result.status == 200, result.body
     links: list[dict[str, Any]] = result.json()["links"]
     return links

@@ -62,6 +62,8 @@ SENT_HEADERS = frozenset(
         "allow",
         "retry-after",
         "www-authenticate",
+        "etag",
+        "accept-patch",
     }
 )
 ENV = {"MINILINK_RATE_LIMIT": "0"}
@@ -637,6 +639,266 @@ def _password_posts(c: Client) -> None:
 
 
 SCENARIOS.append(Scenario("hostile-password-posts", _password_posts, env=ENV))
+
+
+# -- editing, tags and listing in the JSON API (SPEC section 9) ---------------------------
+
+MERGE_HEADERS = {"Content-Type": "application/merge-patch+json", **AUTH}
+
+
+def _edit(c: Client, body: bytes, **headers: str) -> Result:
+    return c.request("PATCH", "/api/links/keep", headers={**MERGE_HEADERS, **headers}, body=body)
+
+
+def _kept(c: Client) -> list[dict[str, Any]]:
+    """The link every editing table works on, and the store as it then is."""
+    made = create(
+        c,
+        {"url": "https://example.com/keep", "alias": "keep", "title": "Kept", "tags": ["k"]},
+        headers={**JSON_HEADERS, **AUTH},
+    )
+    assert made.status == 201, made.body
+    return all_links(c)
+
+
+def _nest(depth: int, leaf: str = "1") -> str:
+    return '{"a": ' * depth + leaf + "}" * depth
+
+
+#: Merge patches of every shape that must be refused (400) without a change.
+BAD_PATCHES: dict[str, bytes] = {
+    # not an object
+    "null": b"null",
+    "true": b"true",
+    "number": b"42",
+    "string": b'"title"',
+    "array": b'[{"title": "x"}]',
+    "empty-array": b"[]",
+    "json-patch": b'[{"op": "replace", "path": "/title", "value": "x"}]',
+    # not JSON
+    "empty": b"",
+    "truncated": b'{"title": "x"',
+    "trailing-garbage": b'{"title": "x"} {}',
+    "single-quotes": b"{'title': 'x'}",
+    "bom": b'\xef\xbb\xbf{"title": "x"}',
+    "utf-16": '{"title": "x"}'.encode("utf-16"),
+    "invalid-utf8": b'{"title": "\xff"}',
+    "nan": b'{"max_visits": NaN}',
+    "infinity": b'{"max_visits": Infinity}',
+    "huge-exponent": b'{"max_visits": 1e400}',
+    "many-digits": b'{"max_visits": ' + b"9" * 900 + b"}",
+    "duplicate-key": b'{"title": "a", "title": "b"}',
+    "duplicate-url": b'{"url": "https://example.com/a", "url": "https://evil.example/"}',
+    # nesting
+    "deep-object": _nest(200).encode(),
+    "deep-array": b'{"tags": ' + b"[" * 200 + b"]" * 200 + b"}",
+    "deep-unbalanced": b'{"title": ' + b"[" * 1000,
+    "nested-title": b'{"title": {"a": {"b": null}}}',
+    "nested-url": b'{"url": {"url": "https://example.com/"}}',
+    "nested-null-object": b'{"title": {"title": null}}',
+    "nested-tags": b'{"tags": [["a"], ["b"]]}',
+    "object-in-tags": b'{"tags": [{"tag": "a"}]}',
+    # wrong types for every key
+    "url-null": b'{"url": null}',
+    "url-number": b'{"url": 1}',
+    "url-list": b'{"url": ["https://example.com/"]}',
+    "title-number": b'{"title": 5}',
+    "title-bool": b'{"title": false}',
+    "tags-string": b'{"tags": "a,b"}',
+    "tags-number": b'{"tags": 3}',
+    "tags-object": b'{"tags": {"a": 1}}',
+    "expires-number": b'{"expires_at": 1767225600}',
+    "expires-list": b'{"expires_at": ["2027-01-01T00:00:00Z"]}',
+    "expires-naive": b'{"expires_at": "2027-01-01T00:00:00"}',
+    "expires-markup": b'{"expires_at": "' + XSS.replace('"', "").encode() + b'"}',
+    "expires-long": b'{"expires_at": "2027-01-01T00:00:00' + b"0" * 10_000 + b'Z"}',
+    "visits-string": b'{"max_visits": "5"}',
+    "visits-float": b'{"max_visits": 5.0}',
+    "visits-negative": b'{"max_visits": -1}',
+    "visits-bool": b'{"max_visits": true}',
+    "visits-huge": b'{"max_visits": 100000000000000000000}',
+    "status-string": b'{"redirect_status": "301"}',
+    "status-float": b'{"redirect_status": 301.0}',
+    "status-303": b'{"redirect_status": 303}',
+    "status-bool": b'{"redirect_status": true}',
+    "forward-string": b'{"forward_query": "true"}',
+    "forward-number": b'{"forward_query": 1}',
+    "fallback-number": b'{"fallback_url": 1}',
+    "fallback-javascript": b'{"fallback_url": "javascript:alert(1)"}',
+    "fallback-crlf": b'{"fallback_url": "https://example.com/\\r\\nSet-Cookie: a=b"}',
+    "fallback-self": b'{"fallback_url": "http://testserver/keep"}',
+    "password-empty": b'{"password": ""}',
+    "password-number": b'{"password": 1234}',
+    "password-object": b'{"password": {"hash": "x"}}',
+    "password-long": b'{"password": "' + b"x" * 1001 + b'"}',
+    # keys that are no editable field
+    "code": b'{"code": "other"}',
+    "hits": b'{"hits": 1000000}',
+    "created_at": b'{"created_at": "2020-01-01T00:00:00Z"}',
+    "deleted_at": b'{"deleted_at": null}',
+    "revision": b'{"revision": 0}',
+    "password_hash": b'{"password_hash": "scrypt$15$8$1$AAAA$AAAA"}',
+    "password_protected": b'{"password_protected": false}',
+    "upper-case-key": b'{"URL": "https://example.com/x"}',
+    "empty-key": b'{"": 1}',
+    "proto-key": b'{"__proto__": {"title": "x"}}',
+    "nul-key": b'{"title\\u0000": "x"}',
+    "markup-key": b'{"' + XSS.replace('"', "").encode() + b'": 1}',
+    "good-then-unknown": b'{"title": "fine", "colour": "red"}',
+    "good-then-bad": b'{"url": "https://example.com/new", "max_visits": 0}',
+}
+
+
+def _merge_patches(c: Client) -> None:
+    before = _kept(c)
+    for name, body in BAD_PATCHES.items():
+        r = _edit(c, body)
+        assert r.status == 400, (name, r.status, r.body[:300])
+        clean(r, name)
+        assert r.json()["error"]["code"] in ("bad_request", "invalid_url"), name
+    huge = b'{"title": "' + b"x" * 70_000 + b'"}'
+    error(_edit(c, huge), 413, "payload_too_large", "a patch over the body limit")
+    assert c.body_read in (0, None)
+    for kind in ("text/plain", "application/json-patch+json", "", "application/merge-patch"):
+        r = c.request(
+            "PATCH", "/api/links/keep", headers={**AUTH, "Content-Type": kind}, body=b"{}"
+        )
+        error(r, 415, "unsupported_media_type", kind)
+    error(c.request("PATCH", "/api/links/keep", headers=MERGE_HEADERS), 400, "bad_request")
+    # Auth comes first: without the token, not even a valid patch is looked at.
+    no_auth = {"Content-Type": "application/merge-patch+json"}
+    r = c.request("PATCH", "/api/links/keep", headers=no_auth, body=b'{"title": "x"}')
+    error(r, 401, "unauthorized", "no token")
+    assert all_links(c) == before, "a refused patch changed the store"
+
+
+SCENARIOS.append(Scenario("hostile-merge-patches", _merge_patches, env=ENV))
+
+#: Tag lists that are no tag list: 400, on creation and on an edit alike.
+ABSURD_TAGS: dict[str, Any] = {
+    "eleven": [f"t{i}" for i in range(11)],
+    "a-thousand": ["t"] * 1000,
+    "too-long": ["a" * 33],
+    "ten-thousand-characters": ["a" * 10_000],
+    "empty": [""],
+    "space": [" "],
+    "inner-space": ["a b"],
+    "comma": ["a,b"],
+    "dot": ["v1.0"],
+    "slash": ["../etc"],
+    "kelvin-sign": ["\u212a"],
+    "accented": ["caf\u00e9"],
+    "fullwidth": ["\uff41"],
+    "nul": ["a\x00"],
+    "crlf": ["a\r\nb"],
+    "markup": [XSS],
+    "number": [1],
+    "null-in-list": [None],
+    "nested": [["a"]],
+    "object": {"a": 1},
+    "string": "docs",
+}
+
+
+def _absurd_tags(c: Client) -> None:
+    before = _kept(c)
+    for name, tags in ABSURD_TAGS.items():
+        made = create(c, {"url": "https://example.com/t", "tags": tags})
+        error(made, 400, "bad_request", f"create {name}")
+        error(_edit(c, json.dumps({"tags": tags}).encode()), 400, "bad_request", f"edit {name}")
+    for query in ("tag=a%20b", "tag=%00", "tag=" + quote(XSS), "tag=" + "a" * 5000, "tag=%FF"):
+        error(c.get(f"/api/links?{query}", headers=AUTH), 400, "bad_request", query)
+    tags = clean(c.get("/api/tags", headers=AUTH))
+    assert tags.json() == {"tags": [{"tag": "k", "links": 1}]}
+    assert all_links(c) == before, "an absurd tag changed the store"
+
+
+SCENARIOS.append(Scenario("hostile-tags", _absurd_tags, env=ENV))
+
+#: If-Match values that name no current version: 412, never an edit.
+BAD_IF_MATCH = {
+    "unquoted": "r0",
+    "stale": '"r1"',
+    "weak": 'W/"r0"',
+    "lower-weak": 'w/"r0"',
+    "weak-space": 'W/ "r0"',
+    "open-quote": '"r0',
+    "close-quote": 'r0"',
+    "single-quotes": "'r0'",
+    "leading-zero": '"r00"',
+    "upper-case": '"R0"',
+    "inner-space": '"r 0"',
+    "inner-quote": '"r0"r0"',
+    "two-without-comma": '"r1" "r0"',
+    "parameter": '"r0";q=1',
+    "star-and-tag": '*, "r0"',
+    "two-stars": "**",
+    "empty": "",
+    "comma": ",",
+    "spaces": "   ",
+    "tab": "\t",
+    "quote": '"',
+    "del": '"\x7f"',
+    "latin-1-bytes": "\xff\xfe",
+    "markup": XSS,
+    "long": '"' + "r" * 8000 + '"',
+    "many": ", ".join(['"r1"'] * 500),
+    "number": "0",
+    "etag-of-the-list": '"links"',
+}
+
+
+def _if_match(c: Client) -> None:
+    before = _kept(c)
+    for name, value in BAD_IF_MATCH.items():
+        r = _edit(c, b'{"title": "changed"}', **{"If-Match": value})
+        error(r, 412, "precondition_failed", name)
+        assert r.header("etag") is None, name
+    doubled = [*MERGE_HEADERS.items(), ("If-Match", '"r9"'), ("If-Match", "garbage")]
+    r = c.request("PATCH", "/api/links/keep", headers=doubled, body=b'{"title": "changed"}')
+    error(r, 412, "precondition_failed", "two If-Match fields")
+    # Existence is answered first, whatever the precondition says.
+    r = c.request(
+        "PATCH",
+        "/api/links/nope123",
+        headers={**MERGE_HEADERS, "If-Match": XSS},
+        body=b'{"title": "x"}',
+    )
+    error(r, 404, "not_found", "unknown link")
+    assert all_links(c) == before, "a failed precondition changed the store"
+    kept = clean(c.get("/api/links/keep", headers=AUTH))
+    assert kept.header("etag") == '"r0"'
+
+
+SCENARIOS.append(Scenario("hostile-if-match", _if_match, env=ENV))
+
+
+@table("hostile-list-queries")
+def _(c: Client) -> None:
+    for query, status in {
+        "q=" + "x" * 1001: 400,
+        "q=" + quote(XSS): 200,
+        "q=%00": 200,
+        "q=%25": 200,
+        "q=%FF": 400,
+        "q=a&q=b": 400,
+        "state=" + quote(XSS): 400,
+        "state=all&state=live": 400,
+        "state=ALL": 400,
+        "sort=" + quote(XSS): 400,
+        "sort=-created": 400,
+        "after=" + quote(XSS): 200,
+        "after=%00": 200,
+        "after=" + "a" * 5000: 200,
+        "limit=1e3": 400,
+        "limit=0x10": 400,
+        "limit=%EF%BC%91": 400,  # a full-width 1
+        quote(XSS) + "=1": 400,
+    }.items():
+        r = clean(c.get(f"/api/links?{query}", headers=AUTH), query)
+        assert r.status == status, (query, r.status, r.body[:200])
+        if status == 200:
+            assert r.json() == {"links": [], "next": None}, query
 
 
 @pytest.mark.parametrize("target", ["/%00", "/a%00b", "/etc/passwd%00.html", "/%00+"])
