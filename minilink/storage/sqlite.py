@@ -465,7 +465,8 @@ def _search_sql(
 
     Only this module's fragments are joined into the SQL; every value is bound.
     """
-    params: dict[str, Any] = {"now": now, "limit": search.limit}
+    # SQLite's integers have 64 bits; no page is that long anyway.
+    params: dict[str, Any] = {"now": now, "limit": min(search.limit, 2**62)}
     state = _STATES[search.state]
     if search.tag is None:
         sql = f"SELECT {_SEARCH_COLUMNS} FROM links l WHERE {state}"  # noqa: S608

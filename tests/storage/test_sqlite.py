@@ -513,6 +513,13 @@ def test_a_text_longer_than_a_like_pattern_is_searched_as_written(path: Path) ->
         assert codes("ab%_") == ["short", "long"]
 
 
+def test_a_limit_beyond_sqlites_integers_is_one_whole_page(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        store.insert(make_link("a"))
+        store.insert(make_link("b"))
+        assert [link.code for link in store.search(Search(now=NOW, limit=2**70))] == ["b", "a"]
+
+
 @pytest.mark.parametrize("field", ["code", "url", "title"])
 def test_a_nul_in_a_searched_text_is_refused(path: Path, field: str) -> None:
     # SQLite's LIKE reads a value only up to a NUL: a search could not see the rest.
