@@ -52,7 +52,6 @@ import os
 import signal
 import sys
 import threading
-import weakref
 from typing import Callable, Optional, TypeVar
 
 from minilink._build import build_app
@@ -120,8 +119,9 @@ def entry_point(cls: type[_Lazy]) -> _Lazy:
     return cls(factory=app_from_environment)
 
 
-#: The instances whose factory built an ``App`` that is still open.
-_OPEN: weakref.WeakSet[LazyApp] = weakref.WeakSet()
+#: The instances whose factory built an ``App`` that is still open (``atexit`` holds
+#: them anyway, so a plain set keeps nothing alive that would otherwise be freed).
+_OPEN: set[LazyApp] = set()
 _stopping = threading.Event()  # a SIGTERM is being handled: the apps are being closed
 _closed = threading.Event()  # ... and they are closed: the next SIGTERM ends the process
 
