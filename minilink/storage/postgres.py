@@ -31,10 +31,11 @@ one SQL statement (or one transaction), never by a read followed by a write here
   would find a tag's links, but not in order: a common tag's first page would read
   and sort all of them.)
 * **search** is one statement put together from fixed fragments: the state at
-  ``now``, the tag (through ``minilink_tags``), the text (``LIKE`` on ASCII-folded
-  text, its wildcards escaped, through a pg_trgm GIN index where the extension
-  could be had: otherwise a full scan, and a warning when migrating says so), the
-  order, and a keyset against the cursor link, which must itself match the search.
+  ``now``, the tag (through ``minilink_tags``), the text (``LIKE``, its wildcards
+  escaped, on the stored column ``search_text``: code, URL and title ASCII-folded,
+  through a pg_trgm GIN index where the extension could be had: otherwise a scan,
+  and a warning when migrating says so), the order, and a keyset against the
+  cursor link, which must itself match the search.
   Indexes: the primary key (newest first), (tag, seq), the last-edited order, the
   tombstones. Hits have none: indexing them would cost every hit (no HOT update).
 * **changes** is the number in the one-row ``minilink_changes``, bumped in the
@@ -74,7 +75,8 @@ one SQL statement (or one transaction), never by a read followed by a write here
   back-off left from the outage) and serves again: it recovers by itself.
 
 ``blocking`` is true: every call waits on the network, so the ASGI adapter runs the
-app in worker threads instead of on its event loop. Needs PostgreSQL 11 or newer.
+app in worker threads instead of on its event loop. Needs PostgreSQL 12 or newer
+(schema 2 has a generated column; 11 is past its end of life since November 2023).
 """
 
 # The statements are put together from this module's own constants only (column
@@ -171,6 +173,17 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             ADD COLUMN updated_at       timestamptz,
             ADD COLUMN revision         bigint      NOT NULL DEFAULT 0
         """,
+        # What substring search reads: code, URL and title joined by newlines, ASCII
+        # letters folded (Search.matches; lower() and ILIKE would fold every letter
+        # of the locale). Stored, because translate() costs microseconds a row: a
+        # search must compare plain text. Computing it rewrites the table once.
+        """
+        ALTER TABLE minilink_links ADD COLUMN search_text text COLLATE "C"
+            GENERATED ALWAYS AS (translate(
+                code || E'\\n' || url || E'\\n' || coalesce(title, ''),
+                'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'
+            )) STORED
+        """,
         # "Plain" now also means no title, tag, option or password: the dedupe index
         # follows. Every version 1 link has those empty, so the indexed set is the
         # same and the new index cannot find duplicates.
@@ -223,23 +236,19 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 _LOCK_NAMESPACE = 0x6D6C6E6B
 _MIGRATE_LOCK = "SELECT pg_advisory_xact_lock(%s, hashtext(coalesce(current_schema(), '')))"
 
-# Substring search folds ASCII letters only (``Search.matches``): translate(), not
-# lower() or ILIKE, which fold every letter of the database's locale. The haystack
-# joins the three fields with a newline; the trigram index is on that expression
-# (spelled exactly as in _TEXT_MATCH, or the planner would not use it).
-_FOLD_FROM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_FOLD = f"'{_FOLD_FROM}', '{_FOLD_FROM.lower()}'"
-#: ``{a}`` is the table's alias and a dot, or nothing.
-_HAYSTACK = (
-    "translate(({a}code || E'\\n' || {a}url || E'\\n' || coalesce({a}title, ''))"
-    ' COLLATE "C", ' + _FOLD + ")"
-)
-# The haystack narrows (through the index); each field on its own decides, as a
-# needle with a newline could otherwise match across two fields.
-_TEXT_MATCH = (
-    _HAYSTACK + " LIKE %(pattern)s AND (translate({a}code, " + _FOLD + ") LIKE %(pattern)s"
-    " OR translate({a}url, " + _FOLD + ") LIKE %(pattern)s"
-    " OR translate(coalesce({a}title, ''), " + _FOLD + ") LIKE %(pattern)s)"
+# Substring search: ``search_text`` holds the folded fields joined by newlines, so
+# a needle without a newline matches it exactly when it matches one of the fields;
+# a needle with one (no stored field has any) is checked field by field. LIKE with
+# its wildcards escaped can use the trigram index; a needle of fewer than three
+# characters has no trigram, and would make that index read all of itself, so it
+# is looked up with strpos() instead (a scan, stopped after a page where it can).
+_TEXT_INDEXED = "{a}search_text LIKE %(pattern)s"
+_TEXT_SHORT = "strpos({a}search_text, %(needle)s) > 0"
+_FOLD = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'"
+_TEXT_FIELDS = (
+    "(strpos(translate({a}code, " + _FOLD + "), %(needle)s) > 0"
+    " OR strpos(translate({a}url, " + _FOLD + "), %(needle)s) > 0"
+    " OR strpos(translate(coalesce({a}title, ''), " + _FOLD + "), %(needle)s) > 0)"
 )
 # Made after migration 2 where pg_trgm can be had (it may need a privilege the
 # role lacks): without it a substring search reads the whole table, still correct.
@@ -249,7 +258,7 @@ _TRIGRAM_SCHEMA = (
 )
 _TRIGRAM_INDEX = (
     "CREATE INDEX IF NOT EXISTS minilink_links_text ON minilink_links"
-    " USING gin (({haystack}) {schema}.gin_trgm_ops)"
+    " USING gin (search_text {schema}.gin_trgm_ops)"
 )
 
 # Every statement reads and writes the columns in this order, which is _link()'s.
@@ -802,10 +811,9 @@ class PostgresStore(Store):
             batch = [check_entry(entry) for entry in itertools.islice(iterator, _BATCH)]
             if not batch:
                 break
-            stored += self._run(_restore_batch(batch))
-        # Restored links are changes too (an entry skipped as taken included: the
-        # caller cannot tell, so every cache looks again).
-        self._bumped(self._run(lambda conn: conn.execute(_BUMP).fetchone()))
+            count, changes = self._run(_restore_batch(batch))
+            stored += count
+            self._bumped((changes,))
         if stored:
             # Fresh statistics, so that the planner knows the tables' new sizes at once.
             self._run(lambda conn: conn.execute("ANALYZE minilink_links, minilink_daily"))
@@ -919,6 +927,12 @@ class PostgresStore(Store):
                 version = 0
             else:
                 version = row[0]
+            if version < 2 and conn.info.server_version < 120000:
+                raise StoreUnavailable(
+                    f"the PostgreSQL server of {self.where} is version "
+                    f"{conn.info.server_version // 10000}; minilink needs 12 or newer",
+                    retry_after=None,
+                )
             if version > SCHEMA_VERSION:
                 raise StoreUnavailable(
                     f"the PostgreSQL database {self.where} has minilink schema version "
@@ -942,12 +956,12 @@ class PostgresStore(Store):
                 row = conn.execute(_TRIGRAM_SCHEMA).fetchone()
                 assert row is not None  # just created, or there already
                 schema = psycopg.sql.Identifier(row[0]).as_string(conn)
-                conn.execute(_TRIGRAM_INDEX.format(haystack=_HAYSTACK.format(a=""), schema=schema))
+                conn.execute(_TRIGRAM_INDEX.format(schema=schema))
         except psycopg.Error as exc:
             import warnings
 
             reason = " ".join(str(exc).split()) or type(exc).__name__
-            index = _TRIGRAM_INDEX.format(haystack=_HAYSTACK.format(a=""), schema="public")
+            index = _TRIGRAM_INDEX.format(schema="public")
             warnings.warn(
                 f"the PostgreSQL database {self.where} could not have pg_trgm ({reason}): "
                 "a substring search reads every link. To index it, a superuser runs "
@@ -1020,11 +1034,12 @@ def _export_page(last: int) -> Callable[[_Connection], list[_Row]]:
     return read
 
 
-def _restore_batch(batch: list[Entry]) -> Callable[[_Connection], int]:
-    """The transaction that stores one batch of ``restore`` entries."""
+def _restore_batch(batch: list[Entry]) -> Callable[[_Connection], tuple[int, int]]:
+    """The transaction that stores one batch of ``restore`` entries: how many were
+    stored, and the change counter it set."""
     import json
 
-    def write(conn: _Connection) -> int:
+    def write(conn: _Connection) -> tuple[int, int]:
         links = [link for link, _ in batch]
         with conn.transaction():
             returned = {
@@ -1079,7 +1094,12 @@ def _restore_batch(batch: list[Entry]) -> Callable[[_Connection], int]:
                         [row[2] for row in day_rows],
                     ),
                 )
-        return len(stored)
+            # Restored links are changes too (a batch of taken codes included: the
+            # caller cannot tell, so every cache looks again); counted in the batch's
+            # transaction, so the number never runs ahead of the links.
+            bumped = conn.execute(_BUMP).fetchone()
+            assert bumped is not None
+        return len(stored), int(bumped[0])
 
     return write
 
@@ -1107,9 +1127,8 @@ _SORT = {
 }
 
 
-def _like_pattern(text: str) -> str:
-    """``%text%`` for LIKE, ASCII letters folded, its wildcards and escapes quoted."""
-    folded = text.translate(_ASCII_LOWER)
+def _like_pattern(folded: str) -> str:
+    """``%folded%`` for LIKE, its wildcards and escapes quoted."""
     return "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
@@ -1129,9 +1148,16 @@ def _search_query(search: Search) -> tuple[str, dict[str, Any]]:
     where = [_STATE[search.state].format(a="l.")]
     mark = ["c.code = %(after)s", _STATE[search.state].format(a="c.")]
     if search.text:  # "" is in every string
-        params["pattern"] = _like_pattern(search.text)
-        where.append(_TEXT_MATCH.format(a="l."))
-        mark.append(_TEXT_MATCH.format(a="c."))
+        needle = search.text.translate(_ASCII_LOWER)
+        params["needle"] = needle
+        text = _TEXT_SHORT
+        if len(needle) >= 3:
+            params["pattern"] = _like_pattern(needle)
+            text = _TEXT_INDEXED
+        if "\n" in needle:
+            text += " AND " + _TEXT_FIELDS
+        where.append(text.format(a="l."))
+        mark.append(text.format(a="c."))
     source = "minilink_links l"
     seq = "l"
     if search.tag is not None:
@@ -1192,7 +1218,11 @@ class _Listener:
         self._schema = ""
         self._value = 0
         self._stopped = threading.Event()
-        self._wake_r, self._wake_w = os.pipe()
+        import socket
+
+        # What stop() writes to wake the thread (a socket pair: select() takes
+        # sockets on every platform, pipes not on Windows).
+        self._wake_r, self._wake_w = socket.socketpair()
         self._pipe_open = True
         self._thread = threading.Thread(target=self._keep, name="minilink-listen", daemon=True)
         self._thread.start()
@@ -1211,14 +1241,19 @@ class _Listener:
             self._lock.release()
 
     def saw(self, value: int) -> None:
-        with self._lock:
-            self._value = max(self._value, value)
+        # Never waits long on a heartbeat stuck on the network: value() answers
+        # None meanwhile, so the store reads the row.
+        if self._lock.acquire(timeout=0.1):
+            try:
+                self._value = max(self._value, value)
+            finally:
+                self._lock.release()
 
     def stop(self) -> None:
         self._stopped.set()
         with self._lock:
             if self._pipe_open:
-                os.write(self._wake_w, b"x")
+                self._wake_w.send(b"x")
         self._thread.join(timeout=2.0)
 
     def _keep(self) -> None:
@@ -1242,8 +1277,8 @@ class _Listener:
         finally:
             with self._lock:
                 self._pipe_open = False
-                os.close(self._wake_r)
-                os.close(self._wake_w)
+                self._wake_r.close()
+                self._wake_w.close()
 
     def _serve(self, conn: _Connection) -> None:
         conn.add_notify_handler(lambda n: self._notified(n.channel, n.payload))
@@ -1256,7 +1291,8 @@ class _Listener:
             self._value = max(self._value, int(found[1]))
             self._conn = conn
         while not self._stopped.is_set():
-            ready = self._select([conn.pgconn.socket, self._wake_r], [], [], _HEARTBEAT_SECONDS)[0]
+            watched = [conn.pgconn.socket, self._wake_r.fileno()]
+            ready = self._select(watched, [], [], _HEARTBEAT_SECONDS)[0]
             if self._stopped.is_set():
                 return
             with self._lock:
