@@ -13,7 +13,10 @@ requests. For every request:
   every per-day counter (the rate-limit windows count attempts and may move);
 * the three answers are identical: status, headers in order, and body;
 * a GET is first sent as HEAD, which changes nothing and answers with the GET's
-  status and headers and no body.
+  status and headers and no body;
+* while the ``locked`` link is protected, no answer to a request without the admin
+  token shows its target, in a header or the body (the password is one no request
+  can know).
 
 The CGI adapter runs as ``minilink.adapters.cgi.main(app, environ=..., stdin=...,
 stdout=...)`` in process (``InProcessCGIClient``): the real adapter code, at a
@@ -34,10 +37,11 @@ import os
 from dataclasses import replace
 from urllib.parse import unquote_to_bytes
 
-from fuzz_harness import ADMIN, CODES, MAX_BODY, snapshot, three_adapters
+from fuzz_harness import ADMIN, CODES, MAX_BODY, SECRET, snapshot, three_adapters
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from minilink.storage.memory import MemoryStore
 from minilink.testing.clients import Result
 from minilink.testing.strategies import RawRequest, raw_requests
 
@@ -55,6 +59,24 @@ def _starts_with(target: bytes, root: str) -> bool:
     path = unquote_to_bytes(target.partition(b"?")[0])
     prefix = root.encode("utf-8")
     return path == prefix or path.startswith(prefix + b"/")
+
+
+_HIDDEN = SECRET.split("//")[1].split("/")[0].encode()  # the host: secret.example
+
+
+def _hides_the_secret(request: RawRequest, store: MemoryStore) -> bool:
+    """Whether an answer to ``request`` must not show ``SECRET``: the request is not
+    the admin's, does not itself name the secret host, and ``locked`` is protected."""
+    if any(ADMIN in value for _, value in request.headers):
+        return False
+    if _HIDDEN in request.target or _HIDDEN in request.body:
+        return False
+    locked = store.get("locked")
+    return locked is not None and locked.password_hash is not None and locked.url == SECRET
+
+
+def _shows(result: Result) -> bool:
+    return _HIDDEN in result.body or any(_HIDDEN.decode() in value for _, value in result.headers)
 
 
 def describe(steps: list[tuple[RawRequest, int]], upto: int) -> str:
@@ -96,7 +118,13 @@ def test_adapters_answer_alike_and_never_fail(
                 )
                 if head is not None:
                     assert snapshot(store) == before, f"{where}\n-> HEAD changed the store"
+                secret = _hides_the_secret(request, store)
                 result = request.send(client)
+                if secret and _hides_the_secret(request, store):
+                    for answer in (result, head):
+                        assert answer is None or not _shows(answer), (
+                            f"{where}\n-> the protected target in {answer}"
+                        )
                 if head is not None:
                     # HEAD answers as GET, with no body (SPEC §4).
                     assert (head.status, head.headers, head.body) == (
