@@ -66,7 +66,7 @@ from hypothesis.stateful import (
 )
 
 from minilink.core.errors import StoreUnavailable
-from minilink.core.links import Link
+from minilink.core.links import SORTS, STATES, Link, Search
 from minilink.storage.base import Store
 
 __all__ = ["DAY", "T0", "StoreContract", "make_link"]
@@ -79,6 +79,7 @@ T0 = datetime(2026, 11, 28, 13, 0, 0, 123456, tzinfo=timezone.utc)
 DAY = "2026-11-28"
 
 _UTC = timedelta(0)
+_HOUR = timedelta(hours=1)
 
 
 def make_link(code: str, url: Optional[str] = None, **fields: object) -> Link:
@@ -117,6 +118,10 @@ _CALLS: dict[str, Callable[[Store], object]] = {
     "ping": lambda s: s.ping(),
     "export": lambda s: list(s.export()),
     "restore": lambda s: s.restore([(make_link("u"), ())]),
+    "update": lambda s: s.update(make_link("u", title="x")),
+    "search": lambda s: s.search(Search(now=T0)),
+    "tags": lambda s: s.tags(),
+    "changes": lambda s: s.changes(),
 }
 
 
@@ -166,6 +171,14 @@ class StoreContract:
         does not answer (a server that is down, a directory that does not exist), then
         close it. Without it the tests that need one are skipped."""
         pytest.skip("no 'unreachable_store' fixture: this backend cannot be unreachable")
+
+    @pytest.fixture
+    def other_store(self) -> Store:
+        """Overridden by a backend whose data outlives a store object (a file, a
+        server): yield a second store opened on the data of this test's ``store``, as
+        another process would open it, then close it. Without it the tests that need
+        one are skipped."""
+        pytest.skip("no 'other_store' fixture: this backend's data lives in one object")
 
     def state_machine_settings(self) -> settings:
         """The hypothesis settings of ``test_matches_a_dict_model``; override to run
@@ -624,6 +637,469 @@ class StoreContract:
             f"restore read {_RESTORE_BATCH} more entries before writing {unwritten}"
         )
 
+    # -- update: compare-and-set on the revision ----------------------------------
+
+    def test_update_over_the_right_revision_wins_and_counts_it(self, store: Store) -> None:
+        store.insert(make_link("e"))
+        first = make_link("e", "https://example.com/new", title="New", updated_at=T0 + _HOUR)
+        stored = store.update(first)
+        assert stored == first.replace(revision=1)
+        assert store.get("e") == stored
+        second = stored.replace(tags=("a",), updated_at=T0 + 2 * _HOUR)
+        assert store.update(second) == second.replace(revision=2)
+        assert store.get("e") == second.replace(revision=2)
+
+    @pytest.mark.parametrize("revision", [0, 2, 7, -1], ids=["older", "newer", "far", "negative"])
+    def test_update_over_another_revision_changes_nothing(
+        self, store: Store, revision: int
+    ) -> None:
+        store.insert(make_link("e"))
+        current = store.update(make_link("e", title="one"))
+        assert current is not None
+        assert current.revision == 1
+        stale = make_link("e", "https://example.com/lost", title="two", revision=revision)
+        assert store.update(stale) is None
+        assert store.get("e") == current
+        assert store.update(current.replace(title="three")) == current.replace(
+            title="three", revision=2
+        )
+
+    def test_threads_updating_one_revision_get_one_winner(self, store: Store) -> None:
+        store.insert(make_link("race"))
+        results = _race(
+            8, lambda i: store.update(make_link("race", f"https://e.com/{i}", title=f"t{i}"))
+        )
+        winners = [link for link in results if link is not None]
+        assert len(winners) == 1, results
+        assert winners[0].revision == 1
+        assert store.get("race") == winners[0]
+
+    def test_update_of_a_missing_code_or_a_tombstone_is_none(self, store: Store) -> None:
+        assert store.update(make_link("never", title="x")) is None
+        assert store.get("never") is None
+        store.insert(make_link("gone"))
+        store.hit("gone", DAY)
+        store.delete("gone", T0 + _HOUR)
+        tombstone = store.get("gone")
+        assert store.update(make_link("gone", "https://example.com/back", title="x")) is None
+        assert store.get("gone") == tombstone
+        # ... nor does a case variant of a live code find it.
+        store.insert(make_link("Live"))
+        assert store.update(make_link("live", title="x")) is None
+        assert store.get("Live") == make_link("Live")
+        assert store.get("live") is None
+
+    def test_update_keeps_created_at_hits_and_deleted_at(self, store: Store) -> None:
+        store.insert(make_link("k"))
+        store.hit("k", DAY, count=3)
+        edit = make_link(
+            "k",
+            "https://example.com/k2",
+            created_at=T0 + timedelta(days=9),
+            hits=99,
+            deleted_at=T0 + _HOUR,
+            title="kept?",
+        )
+        stored = store.update(edit)
+        want = make_link("k", "https://example.com/k2", hits=3, title="kept?", revision=1)
+        assert stored == want
+        assert store.get("k") == want
+        assert store.hit("k", DAY)
+        assert store.daily("k", DAY) == [(DAY, 4)]
+
+    def test_update_refuses_naive_times(self, store: Store) -> None:
+        store.insert(make_link("n"))
+        for name in ("expires_at", "updated_at"):
+            times: dict[str, object] = {"title": "x", name: datetime(2026, 11, 28, 13, 0)}
+            with pytest.raises(ValueError):  # noqa: PT011 - any wording
+                store.update(make_link("n", None, **times))
+            assert store.get("n") == make_link("n"), name
+
+    def test_every_new_field_round_trips(self, store: Store) -> None:
+        offset = timezone(timedelta(hours=-3, minutes=-30))
+        full = make_link(
+            "full",
+            title="Größe \U0001f469\u200d\U0001f4bb \u05e9\u05dc\u05d5\u05dd '%_\\",
+            tags=("zeta", "a-b", "a_b", "0"),
+            redirect_status=308,
+            forward_query=True,
+            fallback_url="https://example.com/fallback?x=%C3%A9#f",
+            password_hash="scrypt$15$8$1$c2FsdA==$a2V5",
+            updated_at=T0 + timedelta(microseconds=1),
+            revision=4,
+        )
+        assert store.insert(full) == full
+        assert store.get("full") == full
+        bare = make_link("bare")
+        store.insert(bare)
+        [mine, other] = [link for link, _ in store.export()]
+        assert (mine, other) == (full, bare)
+        # Every field set at once, then every one cleared again.
+        edited = make_link(
+            "bare",
+            "https://example.com/edited",
+            expires_at=T0 + timedelta(days=3, microseconds=5),
+            max_visits=7,
+            title="\u212a\u0130",
+            tags=("only",),
+            redirect_status=301,
+            forward_query=True,
+            fallback_url="https://example.org/",
+            password_hash="pbkdf2-sha256$600000$c2FsdA==$a2V5",
+            updated_at=datetime(2026, 11, 29, 8, 0, 0, 654321, tzinfo=offset),
+        )
+        stored = store.update(edited)
+        assert stored == edited.replace(revision=1)
+        assert store.get("bare") == stored
+        assert stored.updated_at is not None
+        assert stored.updated_at.utcoffset() == _UTC
+        cleared = make_link("bare", updated_at=T0 + _HOUR, revision=1)
+        assert store.update(cleared) == cleared.replace(revision=2)
+        assert store.get("bare") == cleared.replace(revision=2)
+        # Restore carries them too: a copy of the full link under a new code.
+        copy = full.replace(code="copy", url="https://example.com/copy")
+        assert store.restore([(copy, ())]) == 1
+        assert store.get("copy") == copy
+        assert [link for link, _ in store.export()] == [full, cleared.replace(revision=2), copy]
+
+    # -- update and the dedupe rule -----------------------------------------------
+
+    def test_an_edit_to_a_url_with_a_plain_link_is_stored_as_an_alias(self, store: Store) -> None:
+        one, two = "https://example.com/one", "https://example.com/two"
+        store.insert(make_link("a", one))
+        store.insert(make_link("b", two))
+        moved = store.update(make_link("b", one))
+        assert moved == make_link("b", one, alias=True, revision=1)
+        assert store.get("b") == moved
+        # The original plain link still answers for its URL...
+        again = store.insert(make_link("c", one))
+        assert again == make_link("a", one)
+        # ... and the URL "b" left is free for a new plain link.
+        fresh = store.insert(make_link("d", two))
+        assert fresh == make_link("d", two)
+        same = store.insert(make_link("e", two))
+        assert same is not None
+        assert same.code == "d"
+
+    def test_an_edit_that_keeps_a_plain_link_plain_keeps_it_deduplicated(
+        self, store: Store
+    ) -> None:
+        url = "https://example.com/p"
+        store.insert(make_link("p", url))
+        edited = store.update(make_link("p", url, updated_at=T0 + _HOUR))
+        assert edited == make_link("p", url, updated_at=T0 + _HOUR, revision=1)
+        again = store.insert(make_link("q", url))
+        assert again == edited
+        # Moved to another URL and back, it is still the plain link of each in turn.
+        there = store.update(edited.replace(url="https://example.com/there"))
+        assert there is not None
+        assert not there.alias
+        fresh = store.insert(make_link("r", url))
+        assert fresh == make_link("r", url)
+
+    def test_an_edit_that_makes_a_link_plain_enters_the_dedupe_index(self, store: Store) -> None:
+        url = "https://example.com/t"
+        store.insert(make_link("t", url, title="titled", tags=("x",)))
+        plain = make_link("u", url)
+        assert store.insert(plain) == plain  # a titled link is not deduplicated
+        store.delete("u", T0)
+        made_plain = store.update(make_link("t", url))
+        assert made_plain == make_link("t", url, revision=1)
+        again = store.insert(make_link("v", url))
+        assert again == made_plain
+
+    def test_an_edit_that_makes_a_plain_link_special_leaves_the_dedupe_index(
+        self, store: Store
+    ) -> None:
+        url = "https://example.com/s"
+        store.insert(make_link("s", url))
+        special = store.update(make_link("s", url, redirect_status=307))
+        assert special == make_link("s", url, redirect_status=307, revision=1)
+        fresh = make_link("t", url)
+        assert store.insert(fresh) == fresh
+        # A second plain edit onto that URL now meets "t", and becomes an alias.
+        assert store.update(special.replace(redirect_status=None)) == make_link(
+            "s", url, alias=True, revision=2
+        )
+        again = store.insert(make_link("w", url))
+        assert again == fresh
+
+    def test_hits_with_a_limit_follow_an_edited_max_visits(self, store: Store) -> None:
+        store.insert(make_link("m", max_visits=2))
+
+        def visit() -> bool:
+            link = store.get("m")
+            assert link is not None
+            return store.hit("m", DAY, limit=link.max_visits)
+
+        assert [visit(), visit(), visit()] == [True, True, False]
+        raised = store.update(make_link("m", max_visits=4))
+        assert raised is not None
+        assert raised.hits == 2
+        assert raised.max_visits == 4
+        assert [visit(), visit(), visit()] == [True, True, False]
+        lowered = store.update(raised.replace(max_visits=1))
+        assert lowered is not None
+        assert lowered.hits == 4
+        assert not visit()
+        unlimited = store.update(lowered.replace(max_visits=None))
+        assert unlimited is not None
+        assert visit()
+        link = store.get("m")
+        assert link is not None
+        assert link.hits == 5
+        assert store.daily("m", DAY) == [(DAY, 5)]
+
+    # -- search -------------------------------------------------------------------
+
+    def test_search_keeps_the_links_of_each_state(self, store: Store) -> None:
+        now = T0 + timedelta(days=1)
+        store.insert(make_link("live"))
+        store.insert(make_link("later", expires_at=now + timedelta(microseconds=1)))
+        store.insert(make_link("past", expires_at=now))
+        store.insert(make_link("used", max_visits=2))
+        store.hit("used", DAY, count=2)
+        store.insert(make_link("room", max_visits=3))
+        store.hit("room", DAY, count=2)
+        store.insert(make_link("gone"))
+        store.delete("gone", T0)
+        store.insert(make_link("gone-expired", expires_at=T0))
+        store.delete("gone-expired", now)
+        want = {
+            "live": ["room", "later", "live"],
+            "expired": ["used", "past"],
+            "deleted": ["gone-expired", "gone"],
+            "all": ["gone-expired", "gone", "room", "used", "past", "later", "live"],
+        }
+        for state, codes in want.items():
+            found = store.search(Search(now=now, state=state))
+            assert [link.code for link in found] == codes, state
+            assert found == [store.get(code) for code in codes], state
+
+    def test_search_by_tag(self, store: Store) -> None:
+        store.insert(make_link("a", tags=("news", "tech")))
+        store.insert(make_link("b", tags=("tech",)))
+        store.insert(make_link("c", tags=("news",)))
+        store.insert(make_link("d", tags=("newsletter",)))
+        store.insert(make_link("e", tags=("news",)))
+        store.delete("e", T0)
+        now = T0 + _HOUR
+        assert [link.code for link in store.search(Search(now=now, tag="news"))] == ["c", "a"]
+        assert [link.code for link in store.search(Search(now=now, tag="tech"))] == ["b", "a"]
+        assert [link.code for link in store.search(Search(now=now, tag="newsletter"))] == ["d"]
+        assert store.search(Search(now=now, tag="new")) == []
+        assert store.search(Search(now=now, tag="News")) == []
+        deleted = store.search(Search(now=now, tag="news", state="deleted"))
+        assert [link.code for link in deleted] == ["e"]
+        assert [link.code for link in store.search(Search(now=now, tag="news", state="all"))] == [
+            "e",
+            "c",
+            "a",
+        ]
+
+    def test_search_text_folds_ascii_case_only(self, store: Store) -> None:
+        store.insert(make_link("AbC"))
+        store.insert(make_link("x1", "https://Example.org/PATH?Q=1"))
+        store.insert(make_link("x2", title="Straße ÉCOLE Kelvin"))
+        store.insert(make_link("x3", title="école"))
+        store.insert(make_link("x4", title="\u212a"))  # the Kelvin sign
+        now = T0 + _HOUR
+
+        def codes(text: str) -> list[str]:
+            return [link.code for link in store.search(Search(now=now, text=text))]
+
+        assert codes("abc") == ["AbC"]
+        assert codes("ABC") == ["AbC"]
+        assert codes("example.ORG/path?q") == ["x1"]
+        assert codes("kelvin") == ["x2"]
+        assert codes("straße") == ["x2"]
+        assert codes("STRASSE") == []
+        assert codes("École") == ["x2"]  # É is not an ASCII letter: kept as it is
+        assert codes("école") == ["x3"]
+        assert codes("ÉCOLE") == ["x2"]
+        assert codes("k") == ["x2"]  # never the Kelvin sign
+        assert codes("\u212a") == ["x4"]
+        assert codes("https://example.com/x") == ["x4", "x3", "x2"]
+
+    def test_search_text_takes_like_wildcards_literally(self, store: Store) -> None:
+        store.insert(make_link("p1", title="100% sure"))
+        store.insert(make_link("p2", title="1000 sure"))
+        store.insert(make_link("u1", title="snake_case"))
+        store.insert(make_link("u2", title="snakeXcase"))
+        store.insert(make_link("b1", title="back\\slash"))
+        store.insert(make_link("b2", title="backslash"))
+        store.insert(make_link("q1", title='it\'s "quoted"'))
+        now = T0 + _HOUR
+
+        def codes(text: str) -> list[str]:
+            return [link.code for link in store.search(Search(now=now, text=text))]
+
+        assert codes("%") == ["p1"]
+        assert codes("0% s") == ["p1"]
+        assert codes("_") == ["u1"]
+        assert codes("e_c") == ["u1"]
+        assert codes("\\") == ["b1"]
+        assert codes("k\\s") == ["b1"]
+        assert codes("\\%") == []
+        assert codes("'s \"") == ["q1"]
+        assert codes("%%") == []
+        assert codes("*") == []
+
+    @pytest.mark.parametrize("sort", SORTS)
+    def test_search_sorts(self, store: Store, sort: str) -> None:
+        # Inserted in this order; created_at runs the other way, so that "created"
+        # must mean insertion order, newest first, as recent() has it.
+        for i, code in enumerate(("a", "b", "c", "d", "e")):
+            store.insert(make_link(code, created_at=T0 - timedelta(minutes=i)))
+        for code, hits in (("a", 3), ("c", 3), ("d", 1), ("e", 9)):
+            store.hit(code, DAY, count=hits)
+        for code, minutes in (("a", 30), ("b", -30), ("d", 30)):
+            link = store.get(code)
+            assert link is not None
+            store.update(link.replace(updated_at=T0 + timedelta(minutes=minutes)))
+        want = {
+            "created": ["e", "d", "c", "b", "a"],
+            "hits": ["e", "c", "a", "d", "b"],
+            # a and d at T0+30min (d inserted later), c at T0-2min, e at T0-4min,
+            # b edited to T0-30min.
+            "updated": ["d", "a", "c", "e", "b"],
+        }[sort]
+        found = store.search(Search(now=T0, sort=sort))
+        assert [link.code for link in found] == want
+        assert [link.code for link in store.search(Search(now=T0, sort=sort, limit=2))] == want[:2]
+
+    @pytest.mark.parametrize("sort", SORTS)
+    def test_search_pages_through_a_whole_result(self, store: Store, sort: str) -> None:
+        for i in range(23):
+            store.insert(
+                make_link(
+                    f"p{i:02}",
+                    created_at=T0 + timedelta(minutes=(i * 7) % 5),
+                    tags=("even",) if i % 2 == 0 else (),
+                    max_visits=3 if i % 5 == 0 else None,
+                )
+            )
+            if i % 3:
+                store.hit(f"p{i:02}", DAY, count=i % 4 or 1)
+            if i % 7 == 1:
+                store.delete(f"p{i:02}", T0)
+        for i in range(0, 23, 4):
+            link = store.get(f"p{i:02}")
+            assert link is not None
+            if link.deleted_at is None:
+                store.update(link.replace(updated_at=T0 + timedelta(minutes=i % 3)))
+        for state in ("live", "all"):
+            for tag in (None, "even"):
+                query = Search(now=T0 + _HOUR, sort=sort, state=state, tag=tag, limit=1000)
+                whole = store.search(query)
+                assert whole, (state, tag)
+                for size in (1, 2, 5):
+                    pages: list[Link] = []
+                    after: Optional[str] = None
+                    for _ in range(len(whole) + 1):
+                        page = store.search(
+                            Search(
+                                now=query.now,
+                                sort=sort,
+                                state=state,
+                                tag=tag,
+                                limit=size,
+                                after=after,
+                            )
+                        )
+                        assert len(page) <= size
+                        if not page:
+                            break
+                        pages += page
+                        after = page[-1].code
+                    assert pages == whole, (state, tag, size)
+
+    def test_search_after_an_unknown_code_is_empty(self, store: Store) -> None:
+        for code in ("a", "b", "c"):
+            store.insert(make_link(code))
+        now = T0 + _HOUR
+        assert [link.code for link in store.search(Search(now=now, after="c"))] == ["b", "a"]
+        for sort in SORTS:
+            assert store.search(Search(now=now, sort=sort, after="zzz")) == [], sort
+            assert store.search(Search(now=now, sort=sort, after="C")) == [], sort
+        assert store.search(Search(now=now, limit=0)) == []
+
+    # -- tags ---------------------------------------------------------------------
+
+    def test_tags_count_links_by_tag_without_tombstones(self, store: Store) -> None:
+        assert store.tags() == []
+        store.insert(make_link("a", tags=("b", "a-b")))
+        store.insert(make_link("b", tags=("a_b", "b", "a0")))
+        store.insert(make_link("c", tags=("ab",), expires_at=T0))  # expired still counts
+        store.insert(make_link("d", tags=("b", "gone")))
+        store.delete("d", T0)
+        store.insert(make_link("e"))
+        # Ordered by code point: "-" < "0" < "_" < "b", whatever a collation says.
+        assert store.tags() == [("a-b", 1), ("a0", 1), ("a_b", 1), ("ab", 1), ("b", 2)]
+        link = store.get("a")
+        assert link is not None
+        store.update(link.replace(tags=("ab", "new")))
+        assert store.tags() == [("a0", 1), ("a_b", 1), ("ab", 2), ("b", 1), ("new", 1)]
+
+    # -- changes ------------------------------------------------------------------
+
+    def test_changes_differ_after_every_update_delete_and_restore(self, store: Store) -> None:
+        store.insert(make_link("a"))
+        store.insert(make_link("b"))
+        seen = [store.changes()]
+        edited = store.update(make_link("a", title="x"))
+        assert edited is not None
+        seen.append(store.changes())
+        store.update(edited.replace(title="y"))
+        seen.append(store.changes())
+        store.delete("a", T0)
+        seen.append(store.changes())
+        store.restore([(make_link("r"), ())])
+        seen.append(store.changes())
+        store.delete("b", T0)
+        seen.append(store.changes())
+        # Every value new: a cache that saw any earlier one knows it is stale.
+        assert len(set(seen)) == len(seen), seen
+
+    def test_changes_stay_the_same_through_hits_and_reads(self, store: Store) -> None:
+        store.insert(make_link("a", tags=("t",)))
+        store.insert(make_link("b", max_visits=1))
+        before = store.changes()
+        store.hit("a", DAY, count=2)
+        store.hit("b", DAY, limit=1)
+        store.hit("b", DAY, limit=1)
+        store.get("a")
+        store.daily("a", DAY)
+        store.recent(10)
+        store.search(Search(now=T0, state="all"))
+        store.tags()
+        list(store.export())
+        assert store.changes() == before
+
+    def test_changes_are_seen_by_another_store_on_the_same_data(
+        self, store: Store, other_store: Store
+    ) -> None:
+        store.insert(make_link("a"))
+        store.insert(make_link("b"))
+        seen = [other_store.changes()]
+        edited = store.update(make_link("a", title="x"))
+        assert edited is not None
+        seen.append(other_store.changes())
+        assert other_store.get("a") == edited
+        store.hit("a", DAY)
+        assert other_store.changes() == seen[-1]
+        store.delete("a", T0)
+        seen.append(other_store.changes())
+        store.restore([(make_link("r"), ())])
+        seen.append(other_store.changes())
+        assert len(set(seen)) == len(seen), seen
+        # ... and the other way round.
+        other_store.delete("b", T0)
+        assert store.changes() != seen[-1]
+        tombstone = store.get("b")
+        assert tombstone is not None
+        assert tombstone.deleted_at == T0
+
     # -- lifecycle ----------------------------------------------------------------
 
     def test_blocking_is_a_bool(self, store: Store) -> None:
@@ -702,6 +1178,19 @@ class StoreContract:
         run_state_machine_as_test(Model, settings=self.state_machine_settings())
 
 
+def _paged(query: Search, limit: int, after: Optional[str]) -> Search:
+    """``query`` with another page size and cursor."""
+    return Search(
+        now=query.now,
+        text=query.text,
+        tag=query.tag,
+        state=query.state,
+        sort=query.sort,
+        limit=limit,
+        after=after,
+    )
+
+
 def _entries() -> list[tuple[Link, tuple[tuple[str, int], ...]]]:
     """Links of every kind, as ``export`` yields them, for the restore tests."""
     return [
@@ -737,7 +1226,7 @@ def _entries() -> list[tuple[Link, tuple[tuple[str, int], ...]]]:
 
 @dataclass
 class _Expected:
-    link: Link  # as inserted
+    link: Link  # as inserted or last updated
     hits: int = 0
     deleted_at: Optional[datetime] = None
     days: dict[str, int] = field(default_factory=dict)
@@ -755,7 +1244,18 @@ _RATES = (("sec", 1, 2), ("min", 60, 1), ("hour", 3600, 2), ("day", 86_400, 1))
 #: The visit limit of the ``max_visits`` links: small, so that hits reach it.
 _VISITS = 3
 #: Plain links twice as often: they are the ones deduplicated.
-_KINDS = ("plain", "plain", "alias", "expiry", "max_visits")
+_KINDS = ("plain", "plain", "alias", "expiry", "max_visits", "tagged")
+#: What an ``update`` of the machine changes (``plain`` takes every option away).
+_EDITS = ("url", "title", "tags", "plain", "plain", "limit", "expiry", "options")
+#: Titles the machine gives: ASCII case, non-ASCII letters, LIKE wildcards, the
+#: Kelvin sign (which Unicode, not ASCII, lower-cases to "k").
+_TITLES = (None, "Titled", "100% ÉCOLE", "snake_case", "\u212a")
+#: Tags, after the example's prefix: in code-point order "-" < "0" < "_" < "b".
+_TAGS = ("a-b", "a0", "a_b", "ab")
+#: Texts searched for (``{ns}`` is the example's prefix, which scopes a search to it).
+_TEXTS = (None, "{ns}", "{NS}", "{NS}Y", "/{ns}x", "titled", "100%", "école", "_case", "k", "%")
+#: How the revision an ``update`` is given relates to the stored one.
+_REVISIONS = ("right", "right", "right", "older", "newer")
 #: The highest pick names a code that was never inserted (see ``_pick``).
 _MISSING = 8
 _PICK = st.integers(0, _MISSING)
@@ -771,7 +1271,12 @@ class _ModelMachine(RuleBasedStateMachine):
     then a code that differs from one only by case; the clock crosses seconds, hours
     and days, so hits land on several days and ``daily`` has days to leave out;
     ``max_visits`` links are hit with their limit until it is reached; rate keys of
-    four window lengths count on the same clock.
+    four window lengths count on the same clock. Updates come over the right revision
+    and stale ones, change URLs (meeting the other URL's plain link), options, limits
+    and expiry; searches and tags are compared with ``Search.matches`` and the
+    reference order on this example's links (their tags and the text ``{ns}`` scope a
+    search to them, so its pages are compared whole); ``changes()`` must move at
+    every update and delete and stay still through hits and reads.
     """
 
     #: The store under test, set by a subclass made in the test.
@@ -786,6 +1291,7 @@ class _ModelMachine(RuleBasedStateMachine):
         self.links: dict[str, _Expected] = {}
         self.order: list[str] = []
         self.windows: dict[tuple[str, int], int] = {}
+        self.seen = self.store.changes()
 
     def _code(self, suffix: str) -> str:
         return self.ns + suffix
@@ -803,6 +1309,23 @@ class _ModelMachine(RuleBasedStateMachine):
     def _day(self, back: int) -> str:
         return (self.now - timedelta(days=back)).date().isoformat()
 
+    def _changed(self) -> None:
+        """After an update or a delete: ``changes()`` has a new value."""
+        now = self.store.changes()
+        assert now != self.seen, "changes() did not move"
+        self.seen = now
+
+    def _unchanged(self) -> None:
+        """After hits and reads: ``changes()`` is what it was."""
+        assert self.store.changes() == self.seen, "changes() moved without a change"
+
+    def _resync(self) -> None:
+        """After a call the contract says nothing of (insert, allow, a refused edit)."""
+        self.seen = self.store.changes()
+
+    def _tag(self, index: int) -> str:
+        return self.ns + _TAGS[index % len(_TAGS)]
+
     def _plain_code(self, url: str) -> Optional[str]:
         for code, expected in self.links.items():
             if expected.link.plain and expected.deleted_at is None and expected.link.url == url:
@@ -812,6 +1335,7 @@ class _ModelMachine(RuleBasedStateMachine):
     @initialize(
         links=st.lists(
             st.tuples(st.sampled_from("abcd"), st.sampled_from("xy"), st.sampled_from(_KINDS)),
+            min_size=2,
             max_size=6,
         ),
         hits=st.lists(st.tuples(_PICK, st.integers(0, 2), st.integers(1, 3)), max_size=6),
@@ -839,6 +1363,11 @@ class _ModelMachine(RuleBasedStateMachine):
             "alias": {"alias": True},
             "expiry": {"expires_at": self.now + timedelta(hours=1)},
             "max_visits": {"max_visits": _VISITS},
+            "tagged": {
+                "title": _TITLES[1 + ord(suffix) % (len(_TITLES) - 1)],
+                # "a-b" < "a0" < "a_b" < "ab" by code point, not by a locale's rules.
+                "tags": (self._tag(3), self._tag(0), self._tag(1 if suffix in "ac" else 2)),
+            },
         }
         code = self._code(suffix)
         url = f"https://example.com/{self.ns}{page}"
@@ -857,6 +1386,7 @@ class _ModelMachine(RuleBasedStateMachine):
             assert result == link
             self.links[code] = _Expected(link)
             self.order.append(code)
+        self._resync()
 
     @rule(pick=_PICK)
     def get(self, pick: int) -> None:
@@ -865,6 +1395,7 @@ class _ModelMachine(RuleBasedStateMachine):
         assert self.store.get(code) == (None if expected is None else expected.stored())
         # ... and never a link whose code differs from the one asked only by case.
         assert self.store.get(self._pick(_MISSING)) is None
+        self._unchanged()
 
     @rule(
         pick=_PICK,
@@ -883,6 +1414,7 @@ class _ModelMachine(RuleBasedStateMachine):
             limit = max(0, known + count + slack)
         day = self._day(back)
         recorded = self.store.hit(code, day, count=count, limit=limit)
+        self._unchanged()
         should = (
             expected is not None
             and expected.deleted_at is None
@@ -901,7 +1433,10 @@ class _ModelMachine(RuleBasedStateMachine):
         expected = self.links.get(code)
         should = expected is not None and expected.deleted_at is None
         assert self.store.delete(code, self.now) == should
+        if not should:
+            self._resync()
         if expected is not None and should:
+            self._changed()
             expected.deleted_at = self.now
             # The tombstone at once: it is found, and it keeps its code from a new
             # link, even one of its own URL (which no live link dedupes to now).
@@ -944,6 +1479,177 @@ class _ModelMachine(RuleBasedStateMachine):
             assert len(page) == limit
 
     @rule(
+        pick=_PICK,
+        edit=st.sampled_from(_EDITS),
+        page=st.sampled_from("xy"),
+        choice=st.integers(0, 7),
+        revision=st.sampled_from(_REVISIONS),
+    )
+    def update(self, pick: int, edit: str, page: str, choice: int, revision: str) -> None:
+        code = self._pick(pick)
+        expected = self.links.get(code)
+        old = expected.stored() if expected is not None else make_link(code)
+        if choice % 2 == 0 and edit in ("url", "plain"):
+            # A move onto the URL of another plain link, made first if need be.
+            plain = [
+                other.link.url[-1]
+                for other_code, other in self.links.items()
+                if other_code != code and other.link.plain and other.deleted_at is None
+            ]
+            free = [suffix for suffix in "abcd" if self._code(suffix) not in self.links]
+            if not plain and free:
+                plain = ["y" if old.url.endswith("x") else "x"]
+                self.insert(free[0], plain[0], "plain")
+            if plain:
+                page = plain[0]
+        url = f"https://example.com/{self.ns}{page}"
+        fields: dict[str, object] = {
+            "url": {"url": url},
+            "title": {"title": _TITLES[choice % len(_TITLES)]},
+            "tags": {
+                "tags": tuple(
+                    dict.fromkeys((self._tag(choice), self._tag(3), self._tag(choice // 2)))
+                )
+                if choice
+                else ()
+            },
+            "plain": {
+                "url": url,
+                "alias": False,
+                "expires_at": None,
+                "max_visits": None,
+                "title": None,
+                "tags": (),
+                "redirect_status": None,
+                "forward_query": False,
+                "fallback_url": None,
+                "password_hash": None,
+            },
+            # Around the hits so far: raised, reached or already passed.
+            "limit": {"max_visits": max(1, old.hits + choice % 3 - 1)},
+            "expiry": {"expires_at": self.now + timedelta(seconds=(choice - 3) * 1800)},
+            "options": {
+                "redirect_status": (301, 302, 307, 308)[choice % 4],
+                "forward_query": choice % 2 == 0,
+                "fallback_url": f"https://example.org/{self.ns}fallback",
+                "password_hash": None if choice % 3 else f"scrypt$15$8$1${self.ns}$key",
+            },
+        }[edit]  # type: ignore[assignment]
+        assert isinstance(fields, dict)
+        given = {"right": old.revision, "older": old.revision - 1, "newer": old.revision + 1}
+        edit_link = old.replace(
+            **fields,
+            updated_at=self.now,
+            revision=given[revision],
+            # What update keeps as stored, whatever it is given:
+            created_at=self.now + timedelta(days=1),
+            hits=old.hits + 50,
+            deleted_at=self.now,
+        )
+        result = self.store.update(edit_link)
+        if expected is None or expected.deleted_at is not None or revision != "right":
+            assert result is None
+            self._resync()
+            return
+        want = edit_link.replace(
+            created_at=old.created_at,
+            hits=old.hits,
+            deleted_at=None,
+            revision=old.revision + 1,
+        )
+        if want.plain and self._plain_code(want.url) not in (None, code):
+            want = want.replace(alias=True)  # the URL has another plain link
+        assert result == want
+        expected.link = want
+        self._changed()
+        # The same revision again is stale now.
+        assert self.store.update(edit_link.replace(title="again")) is None
+        self._resync()
+        # The dedupe index at once: a plain link of the old URL and of the new one,
+        # under this (taken) code, finds their plain link if they have one, else
+        # nothing (so neither can add a link).
+        suffix = code[len(self.ns) :]
+        self.insert(suffix, old.url[-1], "plain")
+        self.insert(suffix, want.url[-1], "plain")
+
+    @rule(
+        pick=_PICK,
+        edit=st.sampled_from(_EDITS),
+        page=st.sampled_from("xy"),
+        choice=st.integers(0, 7),
+    )
+    def edit(self, pick: int, edit: str, page: str, choice: int) -> None:
+        # Edits over the right revision, twice as often as the others: most of what
+        # update can break shows only after one succeeded.
+        self.update(pick, edit, page, choice, "right")
+
+    @rule(
+        state=st.sampled_from(STATES),
+        tag=st.none() | st.integers(0, len(_TAGS) - 1),
+        text=st.sampled_from(_TEXTS),
+        sort=st.sampled_from(SORTS),
+        limit=st.integers(1, 4),
+    )
+    def search(
+        self, state: str, tag: Optional[int], text: Optional[str], sort: str, limit: int
+    ) -> None:
+        ns = self.ns
+        query = Search(
+            now=self.now,
+            text=None if text is None else text.format(ns=ns, NS=ns.upper()),
+            tag=None if tag is None else self._tag(tag),
+            state=state,
+            sort=sort,
+            limit=10**6,
+        )
+        want = self._searched(query)
+        found = self.store.search(query)
+        assert [link for link in found if link.code.startswith(ns)] == want
+        # Every page is what the model says when the search sees only this example.
+        if query.tag is not None or (text is not None and text.startswith("{")):
+            pages: list[Link] = []
+            after: Optional[str] = None
+            for _ in range(len(want) + 1):
+                page = self.store.search(_paged(query, limit, after))
+                assert len(page) <= limit
+                if not page:
+                    break
+                pages += page
+                after = page[-1].code
+            assert pages == want
+        assert self.store.search(_paged(query, limit, self._pick(_MISSING))) == []
+        self._unchanged()
+
+    def _searched(self, query: Search) -> list[Link]:
+        """This example's links that ``query`` finds, in its order (the reference)."""
+        ranked: list[tuple[object, int, Link]] = []
+        for position, code in enumerate(self.order):
+            link = self.links[code].stored()
+            if query.matches(link):
+                key: object = {
+                    "created": 0,
+                    "hits": link.hits,
+                    "updated": link.updated_at or link.created_at,
+                }[query.sort]
+                ranked.append((key, position, link))
+        ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        return [link for _, _, link in ranked]
+
+    @rule()
+    def tags(self) -> None:
+        found = self.store.tags()
+        names = [tag for tag, _ in found]
+        assert names == sorted(set(names)), "tags() is ordered by tag, each once"
+        assert all(count >= 1 for _, count in found)
+        counts: dict[str, int] = {}
+        for expected in self.links.values():
+            if expected.deleted_at is None:
+                for tag in expected.link.tags:
+                    counts[tag] = counts.get(tag, 0) + 1
+        assert [item for item in found if item[0].startswith(self.ns)] == sorted(counts.items())
+        self._unchanged()
+
+    @rule(
         burst=st.lists(
             st.tuples(st.sampled_from(_RATES), st.sampled_from((False, False, True))),
             min_size=1,
@@ -964,6 +1670,7 @@ class _ModelMachine(RuleBasedStateMachine):
             assert self.store.allow(key, window, limit) == (counted < limit), name
             if counted < limit:
                 self.windows[(key, window)] = counted + 1
+        self._resync()
 
     @rule()
     def export(self) -> None:
@@ -972,6 +1679,7 @@ class _ModelMachine(RuleBasedStateMachine):
             (self.links[code].stored(), tuple(sorted(self.links[code].days.items())))
             for code in self.order
         ]
+        self._unchanged()
 
     # Hypothesis leaves some rules out of each example (swarm testing), so what every
     # rule can break is also checked after every step and at the end of the example.
@@ -990,6 +1698,12 @@ class _ModelMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.export()
+        self.tags()
+        for state in STATES:  # every link of the example, by each order, page by page
+            for sort in SORTS:
+                self.search(state, None, "{NS}", sort, 3)
+        for text in _TEXTS:  # and each text, whichever rules this example ran
+            self.search("all", None, text, "created", 3)
         for code, expected in self.links.items():
             assert self.store.daily(code, "1970-01-01") == sorted(expected.days.items())
         # The whole list, two links a page, each page after the last one's code.

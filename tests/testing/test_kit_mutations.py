@@ -5,7 +5,9 @@ runs against it in a pytest session of its own (``pytester``, in process), and t
 tests it names in ``caught_by`` must fail; the state machine, run alone, must fail for
 every store marked ``machine``. The reference ``MemoryStore`` passes the whole kit
 through the same harness, so a failure here is the broken store's and not the
-harness's.
+harness's. A store with a ``twin()`` (a second object on its data) gets the kit's
+optional ``other_store`` fixture; ``SharedMemory``, correct, passes the test that
+needs one.
 
 The inner runs are deterministic (``derandomize``) and skip shrinking: they only ask
 whether the kit notices, not for the smallest counterexample.
@@ -33,7 +35,7 @@ from hypothesis import Phase, settings
 
 from minilink.storage.memory import MemoryStore
 from minilink.testing.contract import StoreContract
-from _broken_stores import BROKEN
+from _broken_stores import BROKEN, SharedMemory
 
 STORE = {store}
 
@@ -50,6 +52,14 @@ class TestKit(StoreContract):
         if not hasattr(STORE, "unreachable"):
             pytest.skip("this store is never unreachable")
         s = STORE.unreachable()
+        yield s
+        s.close()
+
+    @pytest.fixture
+    def other_store(self, store):
+        if not hasattr(STORE, "twin"):
+            pytest.skip("this store's data lives in one object")
+        s = store.twin()
         yield s
         s.close()
 
@@ -97,6 +107,13 @@ def test_the_reference_store_passes_the_whole_kit(pytester: pytest.Pytester) -> 
     outcomes = run_kit(pytester, "MemoryStore")
     assert "failed" not in outcomes.values(), outcomes
     assert outcomes[MACHINE_TEST] == "passed"
+
+
+def test_two_objects_on_shared_data_pass_the_other_store_test(pytester: pytest.Pytester) -> None:
+    """``SharedMemory`` has an ``other_store``: the test that needs one runs, and passes."""
+    test = "test_changes_are_seen_by_another_store_on_the_same_data"
+    outcomes = run_kit(pytester, "SharedMemory", test)
+    assert outcomes[test] == "passed", outcomes
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
