@@ -661,8 +661,6 @@ class SQLiteStore(Store):
 
     def update(self, link: Link) -> Optional[Link]:
         params = _row(link)
-        # Every field but code, created_at, hits and deleted_at, then the row's seq.
-        values = [params[1], params[3], params[4], params[6], *params[8:15]]
         plain = link.plain
 
         def transaction(conn: sqlite3.Connection) -> Optional[Link]:
@@ -673,7 +671,8 @@ class SQLiteStore(Store):
             alias = params[6]
             if plain and conn.execute(_OTHER_PLAIN, (link.url, seq)).fetchone() is not None:
                 alias = 1  # another live plain link has this URL: the dedupe rule
-            conn.execute(_UPDATE, [*values[:3], alias, *values[4:], seq])
+            # Every field but code, created_at, hits and deleted_at (and revision, +1).
+            conn.execute(_UPDATE, [params[1], params[3], params[4], alias, *params[8:15], seq])
             if old_tags != params[9]:
                 if old_tags is not None:
                     conn.executemany(_DELETE_TAG, [(tag, seq) for tag in old_tags.split(" ")])
