@@ -1248,7 +1248,8 @@ def _(c: Client) -> None:
     made(c, "nofq", "https://example.com/p?a=1")
     assert_redirect(c.get("/fq?b=9&c=3"), "https://example.com/p?a=1&b=9&c=3#top")
     assert_redirect(c.get("/fq"), "https://example.com/p?a=1&b=2#top")
-    assert_redirect(c.get("/fq?q=café"), "https://example.com/p?a=1&b=2&q=caf%C3%A9#top")
+    # Escapes as normalise_url writes them (upper-case hex), the result pure ASCII.
+    assert_redirect(c.get("/fq?q=caf%c3%a9"), "https://example.com/p?a=1&b=2&q=caf%C3%A9#top")
     assert_redirect(c.get("/fq?x=%23y"), "https://example.com/p?a=1&b=2&x=%23y#top")
     assert_redirect(c.get("/nofq?a=2"), "https://example.com/p?a=1")
     assert hits(c, "fq") == 4
