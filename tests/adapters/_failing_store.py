@@ -12,7 +12,8 @@ from minilink.storage.base import Store
 
 
 class FailingStore(Store):
-    """Delegates everything to ``inner`` except ``get``, which fails like a bug would."""
+    """Delegates everything to ``inner`` except ``get`` and ``lookup`` (the
+    redirect's read), which fail like a bug would."""
 
     def __init__(self, inner: Store) -> None:
         self.inner = inner
@@ -20,7 +21,10 @@ class FailingStore(Store):
     def get(self, code: str) -> Any:
         raise RuntimeError("deliberate test failure in Store.get")
 
+    def lookup(self, code: str) -> Any:
+        raise RuntimeError("deliberate test failure in Store.lookup")
+
     def __getattribute__(self, name: str) -> Any:
-        if name in ("get", "inner", "__class__", "__dict__") or name.startswith("__"):
+        if name in ("get", "lookup", "inner", "__class__", "__dict__") or name.startswith("__"):
             return object.__getattribute__(self, name)
         return getattr(object.__getattribute__(self, "inner"), name)
