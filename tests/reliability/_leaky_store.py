@@ -20,6 +20,10 @@ SECRET = (
 FRAGMENTS = ("/srv/secret", "links.db", "SELECT", "syntax error", "hunter2", "db.internal")
 
 
+#: The calls that fail (``lookup`` is the redirect's read).
+_FAILING = ("get", "lookup", "insert", "hit", "daily", "delete", "recent", "allow", "ping")
+
+
 class _Wrapper(Store):
     def __init__(self, inner: Store) -> None:
         self.inner = inner
@@ -27,7 +31,7 @@ class _Wrapper(Store):
     def __getattribute__(self, name: str) -> Any:
         if name in ("inner", "__class__", "__dict__", "_fail") or name.startswith("__"):
             return object.__getattribute__(self, name)
-        if name in ("get", "insert", "hit", "daily", "delete", "recent", "allow", "ping"):
+        if name in _FAILING:
             return object.__getattribute__(self, "_fail")
         return getattr(object.__getattribute__(self, "inner"), name)
 
