@@ -122,6 +122,7 @@ _CALLS: dict[str, Callable[[Store], object]] = {
     "search": lambda s: s.search(Search(now=T0)),
     "tags": lambda s: s.tags(),
     "changes": lambda s: s.changes(),
+    "lookup": lambda s: s.lookup("u"),
 }
 
 
@@ -1041,6 +1042,40 @@ class StoreContract:
         store.update(link.replace(tags=("ab", "new")))
         assert store.tags() == [("a0", 1), ("a_b", 1), ("ab", 2), ("b", 1), ("new", 1)]
 
+    # -- lookup: what redirects read --------------------------------------------
+
+    def test_lookup_sees_every_edit_and_delete_at_once(self, store: Store) -> None:
+        store.insert(make_link("a"))
+        store.insert(make_link("m", max_visits=3))
+        for code in ("a", "m", "a", "m"):  # read twice: a cache has them now
+            assert _same(store.lookup(code), store.get(code)), code
+        store.hit("m", DAY)
+        m = store.lookup("m")
+        assert m is not None
+        assert m.hits == 1  # a visit limit needs the exact count
+        edited = store.update(make_link("a", "https://example.com/moved", title="t"))
+        assert _same(store.lookup("a"), edited)
+        store.delete("a", T0)
+        looked = store.lookup("a")
+        assert looked is not None
+        assert looked.deleted_at == T0
+        assert store.lookup("never") is None
+
+    def test_lookup_sees_changes_by_another_store_at_once(
+        self, store: Store, other_store: Store
+    ) -> None:
+        store.insert(make_link("a"))
+        store.insert(make_link("b"))
+        for code in ("a", "b", "a", "b"):
+            assert _same(store.lookup(code), store.get(code)), code
+        edited = other_store.update(make_link("a", "https://example.com/moved", title="t"))
+        assert edited is not None
+        assert _same(store.lookup("a"), edited)
+        assert other_store.delete("b", T0)
+        looked = store.lookup("b")
+        assert looked is not None
+        assert looked.deleted_at == T0
+
     # -- changes ------------------------------------------------------------------
 
     def test_changes_differ_after_every_update_delete_and_restore(self, store: Store) -> None:
@@ -1176,6 +1211,16 @@ class StoreContract:
             target = store
 
         run_state_machine_as_test(Model, settings=self.state_machine_settings())
+
+
+def _same(looked: Optional[Link], link: Optional[Link]) -> bool:
+    """Whether ``lookup`` gave ``link``: the same in everything, except that the hits
+    of a link without a visit limit may be older (``Store.lookup``)."""
+    if looked is None or link is None:
+        return looked is link
+    if link.max_visits is None:
+        return looked.replace(hits=link.hits) == link
+    return looked == link
 
 
 def _paged(query: Search, limit: int, after: Optional[str]) -> Search:
@@ -1688,6 +1733,7 @@ class _ModelMachine(RuleBasedStateMachine):
     def links_match(self) -> None:
         for code, expected in self.links.items():
             assert self.store.get(code) == expected.stored(), code
+            assert _same(self.store.lookup(code), expected.stored()), code
             yesterday = self._day(1)
             assert self.store.daily(code, yesterday) == sorted(
                 (day, n) for day, n in expected.days.items() if day >= yesterday

@@ -1252,6 +1252,49 @@ class SharedMemory(MemoryStore):
         return twin
 
 
+# -- lookup ----------------------------------------------------------------------------
+
+
+class LookupCachedForever(Broken):
+    """``lookup`` serves a link from a cache that nothing invalidates."""
+
+    caught_by = ("test_lookup_sees_every_edit_and_delete_at_once",)
+    machine = True
+
+    def lookup(self, code: str) -> Optional[Link]:
+        cache: dict[str, Optional[Link]] = self.__dict__.setdefault("cache", {})
+        if code not in cache:
+            cache[code] = self.get(code)
+        return cache[code]
+
+
+class LookupCachedPerProcess(SharedMemory, Broken):
+    """``lookup``'s cache is dropped by this object's own edits and deletions only, not
+    by those of another process (it never asks ``changes()``)."""
+
+    caught_by = ("test_lookup_sees_changes_by_another_store_at_once",)
+
+    def lookup(self, code: str) -> Optional[Link]:
+        cache: dict[str, Optional[Link]] = self.__dict__.setdefault("cache", {})
+        if code not in cache:
+            cache[code] = self.get(code)
+        return cache[code]
+
+    def update(self, link: Link) -> Optional[Link]:
+        self.__dict__.pop("cache", None)
+        return super().update(link)
+
+    def delete(self, code: str, at: datetime) -> bool:
+        self.__dict__.pop("cache", None)
+        return super().delete(code, at)
+
+    def twin(self) -> Store:
+        twin = _twin(self, LookupCachedPerProcess)
+        assert isinstance(twin, LookupCachedPerProcess)
+        twin._box = self._box
+        return twin
+
+
 # -- lifecycle -------------------------------------------------------------------------
 
 
@@ -1307,7 +1350,7 @@ class _DriverErrors(Store):
 _CALLED = frozenset(
     (
         *("insert", "get", "hit", "daily", "delete", "recent", "allow", "ping", "export"),
-        *("restore", "update", "search", "tags", "changes"),
+        *("restore", "update", "search", "tags", "changes", "lookup"),
     )
 )
 
