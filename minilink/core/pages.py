@@ -471,8 +471,9 @@ def _leads_to(link: Link, short: str) -> str:
 
 
 def _options(link: Link, default_status: int) -> str:
-    """The ``<dt>``/``<dd>`` rows of the options that change a redirect. A protected
-    link's fallback is not shown either: only that it has one."""
+    """The ``<dt>``/``<dd>`` rows of the title and tags, when set, and of the options
+    that change a redirect. A protected link's fallback is not shown either: only
+    that it has one."""
     from minilink.core.http import REASONS
 
     status = link.redirect_status or default_status
@@ -486,8 +487,13 @@ def _options(link: Link, default_status: int) -> str:
     else:
         after = f'Sends visitors to <span id="fallback">{_e(link.fallback_url)}</span>'
     query = "Added to the target" if link.forward_query else "Not passed on"
+    described = ""
+    if link.title is not None:
+        described += f'<dt>Title</dt><dd id="title">{_e(link.title)}</dd>'
+    if link.tags:
+        described += f'<dt>Tags</dt><dd id="tags">{_e(", ".join(link.tags))}</dd>'
     return (
-        f'<dt>Redirect</dt><dd id="redirect-status">{_e(how)}</dd>'
+        described + f'<dt>Redirect</dt><dd id="redirect-status">{_e(how)}</dd>'
         f'<dt>Visitor&#39;s query</dt><dd id="forward-query">{query}</dd>'
         f'<dt>When expired or used up</dt><dd id="fallback-url">{after}</dd>'
     )

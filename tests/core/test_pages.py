@@ -550,6 +550,7 @@ def test_preview_shows_the_redirect_options() -> None:
         '<dd id="fallback-url">Sends visitors to <span id="fallback">https://example.com/'
         "%3Cscript%3Ealert(1)%3C/script%3E%22&#x27;&amp;</span></dd>"
     ) in html
+    assert 'id="title"' not in html and 'id="tags"' not in html
     plain = text(get(app, "/plain+"))
     assert '<dd id="redirect-status">301 Moved Permanently (the default)</dd>' in plain
     assert '<dd id="forward-query">Not passed on</dd>' in plain
@@ -606,3 +607,15 @@ def test_the_password_error_sits_next_to_the_field() -> None:
     assert 'aria-invalid="true"' in tag and "autofocus" in tag
     assert 'aria-describedby="password-error"' in tag
     assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+def test_preview_shows_title_and_tags_escaped() -> None:
+    app = make_app()
+    app.shortener.shorten(
+        "https://example.com/", alias="tt", title=f"Notes {HOSTILE}", tags=["Docs", "q4"]
+    )
+    html = text(get(app, "/tt+"))
+    assert (
+        '<dd id="title">Notes &lt;script&gt;alert(1)&lt;/script&gt;&quot;&#x27;&amp;</dd>' in html
+    )
+    assert '<dd id="tags">docs, q4</dd>' in html
