@@ -507,7 +507,7 @@ class StoreContract:
             assert got is not None
             assert got.utcoffset() == _UTC
 
-    @pytest.mark.parametrize("field", ["created_at", "expires_at", "deleted_at"])
+    @pytest.mark.parametrize("field", ["created_at", "expires_at", "deleted_at", "updated_at"])
     def test_insert_refuses_naive_times(self, store: Store, field: str) -> None:
         times: dict[str, object] = {field: datetime(2026, 11, 28, 13, 0)}
         naive = make_link("n", None, **times)

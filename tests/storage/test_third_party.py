@@ -178,7 +178,7 @@ def test_a_store_installed_from_its_own_distribution_passes_the_contract(tmp_pat
     assert " failed" not in out, out
     assert "passed" in out, out
     ran = int(out.rsplit(" passed", 1)[0].split()[-1])
-    assert ran >= 40, out  # the whole contract ran, and the metadata check
+    assert ran >= 100, out  # the whole contract ran (link management too), and the metadata check
 
 
 def test_the_wheel_declares_what_the_pyproject_declares(tmp_path: Path) -> None:
