@@ -19,17 +19,24 @@ fresh, empty store and closes it afterwards::
 Every ``test_*`` method then runs against that store: insert-if-absent, tombstones,
 deduplication, exact (case-sensitive) codes, hits and their limits and counts,
 per-day counters, ``recent`` paging, the rate-limit windows of several keys, naive
-times refused, time round-trips, export and restore (in batches), the lifecycle,
-races between threads, and a hypothesis state machine that checks random calls
-against a dict model. Each rule of ``minilink.storage.base`` has its own test, and
+times refused, time round-trips, export and restore (in batches), editing (``update``
+as a compare-and-set on the revision, the dedupe rule across edits, visit limits after
+an edit), ``search`` (states, tags, text folded for ASCII only with ``%`` and ``_``
+taken literally, each order, whole results page by page), ``tags`` (in code-point
+order), ``changes`` and ``lookup`` (what a cache relies on), the lifecycle, races
+between threads, and a hypothesis state machine that checks random calls against a
+dict model. Each rule of ``minilink.storage.base`` has its own test, and
 minilink's own suite proves each one with a store that breaks that rule alone
 (``tests/testing/_broken_stores.py``). Cross-process races depend on how a backend
 is deployed, so they live in the backend's own tests.
 
-Two optional hooks: a fixture ``unreachable_store`` (a store whose backend does not
+Three optional hooks: a fixture ``unreachable_store`` (a store whose backend does not
 answer, to check that every method raises ``StoreUnavailable`` rather than a
-driver's error; without it those tests skip), and ``state_machine_settings()`` (the
-state machine's hypothesis settings: 50 examples of up to 40 steps by default).
+driver's error; without it those tests skip), a fixture ``other_store`` (a second
+store object opened on the same data as ``store``, as another process would open it:
+it must see ``changes()`` move and ``lookup`` change when ``store`` writes; without
+it those tests skip), and ``state_machine_settings()`` (the state machine's
+hypothesis settings: 50 examples of up to 40 steps by default).
 
 The tests only use the ``store`` they are given, and only ever call ``close()`` on
 it in the lifecycle tests (close is idempotent, so the fixture may close it again).
@@ -37,8 +44,11 @@ The state machine runs many examples on that one store: each example works in it
 own code, URL and rate-key namespace and compares only what it can see of its own
 links. Its clock moves by seconds, hours and days, so that hits land on several days,
 links are deleted and their tombstones meet new links, visit limits are reached and
-rate keys of four window lengths count side by side; what a rule can break is also
-checked after every step, because hypothesis leaves some rules out of each example.
+rate keys of four window lengths count side by side; links are edited over right and
+stale revisions and searched by every state, order, tag and a few texts, compared
+with ``Search.matches`` and the reference order on the example's links. What a rule
+can break is also checked after every step, and searches and tags at the end of each
+example, because hypothesis leaves some rules out of each example.
 
 Needs the ``test`` extra (pytest and hypothesis).
 """
