@@ -43,6 +43,16 @@ class TestBufferedContract(StoreContract):
         s.close()
 
 
+class TestBufferedOverMemoryContract(StoreContract):
+    """... and over the reference store, whose every answer is the contract's."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[BufferedStore]:
+        s = BufferedStore(MemoryStore(), flush_interval=0.05)
+        yield s
+        s.close()
+
+
 def test_reads_include_pending_hits_and_close_writes_them(tmp_path: Path) -> None:
     inner = SQLiteStore(str(tmp_path / "links.db"))
     store = BufferedStore(inner, flush_interval=60)
