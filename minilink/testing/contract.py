@@ -685,6 +685,21 @@ class StoreContract:
         assert winners[0].revision == 1
         assert store.get("race") == winners[0]
 
+    def test_hits_leave_the_revision_alone(self, store: Store) -> None:
+        # An ETag names an edit, not a visit: a popular link must stay editable.
+        store.insert(make_link("h", max_visits=10))
+        read = store.get("h")
+        assert read is not None
+        store.hit("h", DAY, count=2)
+        store.hit("h", DAY, limit=10)
+        link = store.get("h")
+        assert link is not None
+        assert link.revision == read.revision == 0
+        edited = store.update(read.replace(title="after visits"))
+        assert edited is not None
+        assert edited.revision == 1
+        assert edited.hits == 3
+
     def test_update_of_a_missing_code_or_a_tombstone_is_none(self, store: Store) -> None:
         assert store.update(make_link("never", title="x")) is None
         assert store.get("never") is None
@@ -1198,6 +1213,32 @@ class StoreContract:
         assert link is not None
         assert link.hits == 1600
         assert store.daily("hot", DAY) == [(DAY, 1600)]
+
+    def test_threads_hitting_during_edits_lose_no_hit(self, store: Store) -> None:
+        store.insert(make_link("busy"))
+        edits: list[int] = []
+
+        def work(index: int) -> None:
+            if index < 2:  # two editors, each reading again when the other won
+                for n in range(15):
+                    for _ in range(1000):  # bounded: a store that never accepts fails
+                        link = store.get("busy")
+                        assert link is not None
+                        if store.update(link.replace(title=f"e{index}-{n}")) is not None:
+                            edits.append(1)
+                            break
+                    else:
+                        raise AssertionError("update refused the revision just read")
+            else:
+                for _ in range(100):
+                    assert store.hit("busy", DAY)
+
+        _race(6, work)
+        link = store.get("busy")
+        assert link is not None
+        assert link.hits == 400
+        assert link.revision == len(edits) == 30
+        assert store.daily("busy", DAY) == [(DAY, 400)]
 
     def test_threads_hitting_with_a_limit_stop_exactly_at_it(self, store: Store) -> None:
         store.insert(make_link("capped", max_visits=100))

@@ -778,6 +778,37 @@ class UpdateCheckThenWrite(Broken):
         return _edit(self, link, revision=False)
 
 
+class HitsMoveTheRevision(Broken):
+    """``hit`` counts as an edit: the revision (the ETag) moves with every visit."""
+
+    caught_by = ("test_hits_leave_the_revision_alone",)
+    machine = True
+
+    def hit(self, code: str, day: str, *, count: int = 1, limit: Optional[int] = None) -> bool:
+        recorded = super().hit(code, day, count=count, limit=limit)
+        if recorded:
+            with self._lock:
+                link = self._links[code]
+                self._links[code] = link.replace(revision=link.revision + 1)
+        return recorded
+
+
+class UpdateWritesTheHitsItRead(Broken):
+    """``update`` reads the row, then writes it whole with the hits it read: hits
+    counted in between are lost."""
+
+    caught_by = ("test_threads_hitting_during_edits_lose_no_hit",)
+
+    def update(self, link: Link) -> Optional[Link]:
+        read = self.get(link.code)
+        _race_gap()
+        stored = super().update(link)
+        if stored is not None and read is not None:
+            with self._lock:
+                self._links[link.code] = stored = stored.replace(hits=read.hits)
+        return stored
+
+
 class UpdateEditsTombstones(Broken):
     """``update`` edits a tombstone too (a WHERE clause without ``deleted_at IS NULL``)."""
 
