@@ -26,12 +26,13 @@ from minilink.core.errors import (
     MinilinkError,
     NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
     RateLimited,
     StoreUnavailable,
     Unauthorized,
     UnsupportedMediaType,
 )
-from minilink.core.links import Link
+from minilink.core.links import Link, Search
 from minilink.core.service import Shortener, Stats
 from minilink.storage import open_store
 from minilink.storage.base import Store
@@ -51,7 +52,9 @@ __all__ = [
     "MinilinkError",
     "NotFound",
     "PayloadTooLarge",
+    "PreconditionFailed",
     "RateLimited",
+    "Search",
     "Shortener",
     "Stats",
     "Store",

@@ -28,9 +28,10 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "<!-- test-command -->" in ci
 
 
-def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's Python example works as written (in an empty directory)."""
-    start = README.index("Use it from Python:")
+@pytest.mark.parametrize("heading", ["Use it from Python:", "Manage links (SPEC section 9)"])
+def test_python_example_runs(heading: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python examples work as written (in an empty directory)."""
+    start = README.index(heading)
     code = README[start:].split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})

@@ -20,6 +20,8 @@ def test_public_names() -> None:
             "MinilinkError",
             "NotFound",
             "PayloadTooLarge",
+            "PreconditionFailed",
+            "Search",
             "RateLimited",
             "Shortener",
             "Stats",
