@@ -65,7 +65,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, ClassVar, Optional, TypeVar
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -788,6 +788,39 @@ class StoreContract:
         assert store.get("copy") == copy
         assert [link for link, _ in store.export()] == [full, cleared.replace(revision=2), copy]
 
+    def test_any_link_round_trips_through_insert_update_and_export(self, store: Store) -> None:
+        # Values drawn by the kit's strategies (any script in titles, any tag case,
+        # times from 1900 to 9999 at any offset), as the service would store them.
+        numbers = itertools.count()
+
+        @settings(
+            max_examples=40,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        @given(first=_link_fields(), second=_link_fields())
+        def round_trip(first: dict[str, object], second: dict[str, object]) -> None:
+            n = next(numbers)
+            link = make_link(f"rt{n}", f"https://example.com/rt/{n}", **first)
+            assert store.insert(link) == link
+            assert store.get(link.code) == link
+            edit = make_link(link.code, f"https://example.com/rt/{n}/e", **second)
+            stored = store.update(edit.replace(revision=link.revision))
+            want = edit.replace(created_at=link.created_at, revision=link.revision + 1)
+            assert stored == want
+            assert store.get(link.code) == want
+            for got in (stored, store.get(link.code)):
+                assert got is not None
+                for moment in (got.created_at, got.expires_at, got.updated_at):
+                    assert moment is None or moment.utcoffset() == _UTC
+
+        round_trip()
+        exported = {link.code: link for link, _ in store.export()}
+        assert len(exported) == next(numbers)
+        for code, link in exported.items():
+            assert store.get(code) == link
+
     # -- update and the dedupe rule -----------------------------------------------
 
     def test_an_edit_to_a_url_with_a_plain_link_is_stored_as_an_alias(self, store: Store) -> None:
@@ -1262,6 +1295,42 @@ class StoreContract:
             target = store
 
         run_state_machine_as_test(Model, settings=self.state_machine_settings())
+
+
+_MOMENTS = st.datetimes(
+    min_value=datetime(1900, 1, 1),
+    max_value=datetime(9999, 12, 30),
+    timezones=st.sampled_from(
+        (timezone.utc, timezone(timedelta(hours=5, minutes=45)), timezone(timedelta(hours=-11)))
+    ),
+)
+
+
+@st.composite
+def _link_fields(draw: st.DrawFn) -> dict[str, object]:
+    """The fields of a link other than code and URL, as the service stores them."""
+    from minilink.core.options import check_tags
+    from minilink.core.urls import normalise_url
+    from minilink.testing import strategies
+
+    maybe = st.booleans()
+    fallback = draw(strategies.valid_urls()) if draw(maybe) else None
+    return {
+        "created_at": draw(_MOMENTS),
+        "expires_at": draw(st.none() | _MOMENTS),
+        "max_visits": draw(st.none() | st.integers(1, 2**31 - 1)),
+        "alias": draw(maybe),
+        "title": draw(st.none() | strategies.titles()),
+        "tags": check_tags(draw(strategies.tag_lists())),
+        "redirect_status": draw(strategies.redirect_statuses()),
+        "forward_query": draw(maybe),
+        "fallback_url": None if fallback is None else normalise_url(fallback),
+        "password_hash": draw(
+            st.none()
+            | st.sampled_from(("scrypt$15$8$1$c2FsdA==$a2V5", "pbkdf2-sha256$1$eA==$eQ=="))
+        ),
+        "updated_at": draw(st.none() | _MOMENTS),
+    }
 
 
 def _same(looked: Optional[Link], link: Optional[Link]) -> bool:
