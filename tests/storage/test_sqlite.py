@@ -7,6 +7,7 @@ they did as JSON for the test to check.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import os
@@ -28,7 +29,7 @@ from minilink.core._values import replace
 from minilink.core.errors import StoreUnavailable
 from minilink.core.links import SORTS, STATES, Link, Search
 from minilink.storage.base import Store
-from minilink.storage.sqlite import SCHEMA_VERSION, SQLiteStore
+from minilink.storage.sqlite import SCHEMA_VERSION, SQLiteStore, _shm_files
 from minilink.testing.contract import DAY, T0, StoreContract, make_link
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -757,3 +758,276 @@ def test_dedupe_lookups_and_tag_counts_use_their_indexes(planner: sqlite3.Connec
     ]
     # Read once in key order: counted without sorting.
     assert _plan(planner, _TAGS, ()) == ["SCAN link_tags"]
+
+
+# -- the change hint: the wal-index header of the -shm file ---------------------------
+
+
+def _hinted(store: SQLiteStore) -> bool:
+    """Whether ``store`` answers ``changes()`` from the mapped header."""
+    return store._hint is not None
+
+
+def _selects(store: SQLiteStore) -> list[str]:
+    """The statements this thread's connection of ``store`` runs from now on."""
+    statements: list[str] = []
+    store._connection().set_trace_callback(statements.append)
+    return statements
+
+
+HINT_CHANGER = """
+import sys
+from datetime import datetime, timezone
+from minilink.core.links import Link
+from minilink.storage.sqlite import SQLiteStore
+
+t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+with SQLiteStore(sys.argv[1], timeout=30) as store:
+    for line in sys.stdin:
+        command, _, code = line.strip().partition(" ")
+        if command == "update":
+            link = store.get(code)
+            assert store.update(link.replace(title="edit %d" % link.revision))
+        elif command == "delete":
+            assert store.delete(code, t0)
+        elif command == "restore":
+            link = Link(code=code, url="https://example.com/" + code, created_at=t0)
+            assert store.restore([(link, ())]) == 1
+        elif command == "hit":
+            assert store.hit(code, "2026-01-01")
+        print(store.changes(), flush=True)
+"""
+
+
+class _Changer:
+    """Another process running ``HINT_CHANGER`` on the same file, one command at a
+    time; leaves its connection open between commands, as a server's would."""
+
+    def __init__(self, path: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HINT_CHANGER, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+        )
+
+    def __call__(self, command: str) -> int:
+        """Run ``command`` there; its ``changes()`` once the command has returned."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        assert answer, f"the changer failed on {command!r}"
+        return int(answer)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            assert self.proc.wait(timeout=30) == 0
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            assert self.proc.stdout is not None
+            self.proc.stdout.close()
+
+
+def _round(store: SQLiteStore, changer: _Changer, rng: random.Random, n: int) -> str:
+    """One random command for ``changer``; the test's own store prepares what a
+    delete removes (a commit that leaves the counter alone)."""
+    command = rng.choice(["update", "update", "delete", "restore", "hit"])
+    if command == "update" or command == "hit":
+        return f"{command} e"
+    if command == "delete":
+        assert store.insert(make_link(f"d{n}")) is not None
+    return f"{command} {command[0]}{n}"
+
+
+def test_the_hint_sees_every_change_of_another_process_at_once(path: Path) -> None:
+    rng = random.Random(13)
+    with closing(SQLiteStore(path)) as store:
+        store.insert(make_link("e"))
+        changer = _Changer(path)
+        try:
+            last = store.changes()
+            assert store._hint is not None  # the -shm file is mapped
+            statements = _selects(store)
+            for _ in range(20):
+                assert store.changes() == last
+            assert statements == []  # nothing committed since: not one statement
+            deadline = time.monotonic() + 3
+            rounds = 0
+            while time.monotonic() < deadline and rounds < 500:
+                command = _round(store, changer, rng, rounds)
+                theirs = changer(command)
+                ours = store.changes()
+                assert ours == theirs, (rounds, command)
+                assert (ours != last) is (not command.startswith("hit")), (rounds, command)
+                last = ours
+                rounds += 1
+            assert rounds >= 50
+            assert store._hint is not None
+        finally:
+            changer.close()
+
+
+def test_the_hint_follows_the_new_shm_file_after_every_connection_closed(path: Path) -> None:
+    shm = Path(f"{path}-shm")
+    rng = random.Random(7)
+    with closing(SQLiteStore(path)) as store:
+        store.insert(make_link("e"))
+        store.changes()
+        assert store._hint is not None
+        for n in range(6):
+            # As after an error: the store's only connection closes. It was the last
+            # connection to the file anywhere, so SQLite removed the -shm file.
+            store._discard()
+            assert not _hinted(store)
+            assert not shm.exists()
+            changer = _Changer(path)
+            try:
+                if n % 2:  # this store makes the new file, or the other process does
+                    last = store.changes()
+                    assert changer("hit e") == last
+                else:
+                    last = changer("update e")
+                    assert store.changes() == last
+                assert store._hint is not None
+                assert store._header_inode[1] == shm.stat().st_ino
+                for i in range(20):
+                    command = _round(store, changer, rng, n * 100 + i)
+                    theirs = changer(command)
+                    assert store.changes() == theirs
+                    assert (theirs != last) is (not command.startswith("hit")), command
+                    last = theirs
+                assert store._hint is not None
+            finally:
+                changer.close()
+        # One descriptor per -shm file kept: the replaced ones were closed.
+        assert [p for p in _shm_files if p.startswith(os.path.realpath(path))] == [
+            os.path.realpath(shm)
+        ]
+
+
+def test_the_hint_passes_from_an_ended_thread_to_the_next(path: Path) -> None:
+    # Thread-per-request servers: the connection that mapped the file is closed when
+    # the next thread connects, and must hand the hint over, not drop it.
+    with closing(SQLiteStore(path)) as store:
+
+        def in_thread(call: Callable[[], object]) -> None:
+            thread = threading.Thread(target=call)
+            thread.start()
+            thread.join()
+
+        in_thread(lambda: store.insert(make_link("e")))
+        in_thread(store.changes)
+        assert store._hint is not None
+        hint, anchors = store._hint, store._anchors
+        changer = _Changer(path)
+        try:
+            seen: list[int] = []
+            for command in ["update e", "restore r1", "hit e", "update e"]:
+                theirs = changer(command)
+                in_thread(lambda: seen.append(store.changes()))
+                assert seen[-1] == theirs, command
+                assert store._anchors == anchors  # handed over, never re-mapped
+                assert store._anchor in [conn for _, conn in store._connections]
+            assert store._hint is not hint  # read again after each commit
+        finally:
+            changer.close()
+
+
+def test_a_readonly_store_reads_the_counter_every_time(path: Path) -> None:
+    with closing(SQLiteStore(path)) as store:
+        store.insert(make_link("e"))
+        with closing(SQLiteStore(path, readonly=True)) as reader:
+            before = reader.changes()
+            statements = _selects(reader)
+            assert reader.changes() == before
+            assert reader._hint is None
+            assert len([s for s in statements if "meta" in s]) == 1
+            link = store.get("e")
+            assert link is not None
+            store.update(link.replace(title="t"))
+            assert reader.changes() == before + 1
+
+
+def test_without_mmap_the_counter_is_read_every_time(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "mmap", None)  # "import mmap" raises ImportError
+    with closing(SQLiteStore(path)) as store, closing(SQLiteStore(path)) as other:
+        store.insert(make_link("e"))
+        before = store.changes()
+        statements = _selects(store)
+        assert store.changes() == before
+        assert store._hint is None
+        assert len([s for s in statements if "meta" in s]) == 1
+        assert other.delete("e", T0)
+        assert store.changes() == before + 1
+
+
+LOCK_PROBE = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128)  # SQLite's "DMS" byte
+except OSError:
+    print("held")
+else:
+    print("free")
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX record locks")
+def test_closing_a_store_keeps_the_locks_sqlite_holds_on_the_shm_file(path: Path) -> None:
+    # Closing any descriptor of a file drops every POSIX lock the process holds on
+    # it. SQLite's shared lock on the -shm file's DMS byte tells a new opener that
+    # the file is in use (else it truncates and rebuilds it under our readers).
+    shm = f"{path}-shm"
+
+    def probe() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", LOCK_PROBE, shm], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    with closing(SQLiteStore(path)) as keeper:
+        keeper.ping()
+        assert probe() == "held"
+        for _ in range(3):
+            store = SQLiteStore(path)
+            store.changes()
+            assert store._hint is not None
+            store.close()
+            del store
+            gc.collect()
+            assert probe() == "held"
+        # The probe can tell: a descriptor opened and closed here drops the lock.
+        os.close(os.open(shm, os.O_RDONLY))
+        assert probe() == "free"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_a_forked_child_maps_the_file_with_its_own_connection(path: Path) -> None:
+    with closing(SQLiteStore(path)) as store:
+        store.insert(make_link("e"))
+        value = store.changes()
+        inherited = store._hint
+        assert inherited is not None
+        pid = os.fork()
+        if pid == 0:  # the child: no lock of the parent's is its own
+            ok = False
+            try:
+                ok = (
+                    store.changes() == value
+                    and store._hint is not None
+                    and store._hint is not inherited
+                    and store._anchor in [conn for _, conn in store._connections]
+                )
+            finally:
+                os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert store._hint is inherited  # the parent's own is untouched
