@@ -1103,7 +1103,9 @@ class SQLiteStore(Store):
             except StoreUnavailable:
                 conn.close()
                 raise
-            self._connections = [pair for pair in self._connections if pair not in stale]
+            # Only those still listed: a thread connecting at once closes the others.
+            stale = [pair for pair in stale if any(pair is p for p in self._connections)]
+            self._connections = [p for p in self._connections if not any(p is q for q in stale)]
             self._connections.append((threading.current_thread(), conn))
             for _, old in stale:
                 self._release(old)
