@@ -503,7 +503,15 @@ def test_an_orderly_shutdown_loses_no_hit(tmp_path: Path, server: str) -> None:
             answer.value.close()
         proc.send_signal(signal.SIGTERM)  # at once: every hit is still in a buffer
         # uvicorn and minilink's own handler end by re-raising the signal.
-        status = proc.wait(30)
+        try:
+            status = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            stderr = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(
+                f"{server} did not stop within 30 s of SIGTERM:\n{stderr}"
+            ) from None
         assert status in (0, -signal.SIGTERM, 128 + signal.SIGTERM), (
             status,
             proc.stderr.read().decode() if proc.stderr else "",
