@@ -540,7 +540,30 @@ _IS_INIT = 12
 #: every lock this process holds on it, SQLite's included, so a descriptor is closed
 #: only once its file has been replaced (SQLite holds no lock on the old one then).
 _shm_files: dict[str, tuple[int, int, int, Optional[mmap.mmap]]] = {}
+#: The stores of this process that have connected and are not closed, by id. When
+#: one closes and none of the others has a connection to its database open, nothing
+#: of this process holds a lock on the -shm file any more, and its descriptor is
+#: closed too: kept open, it would hold a file SQLite has removed, which keeps its
+#: file system busy (a read-only remount is then refused).
+_connected_stores: dict[int, SQLiteStore] = {}
 _shm_lock = threading.Lock()
+
+
+def _forget_shm(closing: SQLiteStore, path: str) -> None:
+    """``closing`` has closed its connections: close the -shm descriptor of ``path``
+    if no other store of this process has a connection to that database open."""
+    with _shm_lock:
+        _connected_stores.pop(id(closing), None)
+        if any(
+            store._shm_key == closing._shm_key and store._connections
+            for store in list(_connected_stores.values())
+        ):
+            return
+        entry = _shm_files.pop(path, None)
+    if entry is not None:
+        if entry[3] is not None:
+            entry[3].close()
+        os.close(entry[2])
 
 
 #: Bumped in a forked child, where no lock of the parent's is held: every hint made
@@ -658,6 +681,8 @@ class SQLiteStore(Store):
         self._anchor: Optional[sqlite3.Connection] = None
         self._anchors = 0  # moves whenever the anchor is dropped or taken anew
         self._hint: Optional[tuple[mmap.mmap, bytes, int, int]] = None
+        # SQLite names the -shm file after the database's real path (links resolved).
+        self._shm_key = os.path.realpath(self.path) + "-shm"
         self._hint_tried: Optional[sqlite3.Connection] = None
 
     @classmethod
@@ -865,9 +890,7 @@ class SQLiteStore(Store):
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self._hintable = False  # no -shm file (WAL refused by this file system)
             return None, self._anchors
-        # SQLite names the -shm file after the database's real path (links resolved).
-        path = os.path.realpath(self.path) + "-shm"
-        mapped = _shm_header(path)
+        mapped = _shm_header(self._shm_key)
         with self._lock:
             if mapped is None or not any(c is conn for _, c in self._connections):
                 return None, self._anchors  # or conn was closed meanwhile
@@ -962,6 +985,7 @@ class SQLiteStore(Store):
         for _, conn in connections:
             conn.close()
         self._local = threading.local()
+        _forget_shm(self, self._shm_key)
 
     # -- connections and transactions ----------------------------------------------
 
@@ -1107,6 +1131,7 @@ class SQLiteStore(Store):
             stale = [pair for pair in stale if any(pair is p for p in self._connections)]
             self._connections = [p for p in self._connections if not any(p is q for q in stale)]
             self._connections.append((threading.current_thread(), conn))
+            _connected_stores[id(self)] = self
             for _, old in stale:
                 self._release(old)
             if self._header is not None and self._replaced():

@@ -1031,3 +1031,27 @@ def test_a_forked_child_maps_the_file_with_its_own_connection(path: Path) -> Non
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert store._hint is inherited  # the parent's own is untouched
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_the_last_store_to_close_leaves_no_descriptor_of_the_shm_file(path: Path) -> None:
+    # A descriptor kept open on a -shm file SQLite has removed keeps the file system
+    # busy: a read-only remount (tests/reliability/test_faults.py) is then refused.
+    def shm_descriptors() -> int:
+        found = 0
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            found += target.startswith(os.path.realpath(f"{path}-shm"))
+        return found
+
+    first, second = SQLiteStore(path), SQLiteStore(path)
+    first.changes()
+    second.changes()
+    assert first._hint is not None and second._hint is not None
+    first.close()
+    assert shm_descriptors() >= 1  # second still has its connection: the locks stay
+    second.close()
+    assert shm_descriptors() == 0
