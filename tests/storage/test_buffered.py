@@ -501,6 +501,11 @@ def test_an_orderly_shutdown_loses_no_hit(tmp_path: Path, server: str) -> None:
                 opener.open(f"http://127.0.0.1:{port}/abc", timeout=10)
             assert answer.value.code == 302
             answer.value.close()
+        if need == "granian":
+            # granian can miss a SIGTERM that comes while one of its workers is still
+            # starting (seen about once in five runs on a loaded machine, minilink's
+            # handler or not): the process then never ends. Let every worker be up.
+            time.sleep(1.5)
         proc.send_signal(signal.SIGTERM)  # at once: every hit is still in a buffer
         # uvicorn and minilink's own handler end by re-raising the signal.
         try:
