@@ -348,10 +348,13 @@ class BufferedStore(Store):
     def update(self, link: Link) -> Optional[Link]:
         with self._lock:
             self._cache.pop(link.code, None)
-        stored = self.store.update(link)
-        with self._lock:
-            self._cache.pop(link.code, None)
-            return None if stored is None else self._with_pending(stored)
+        # Under the flush lock, no hit is in flight: the stored total the update
+        # returns and the pending hits added to it never count one hit twice.
+        with self._flush_lock:
+            stored = self.store.update(link)
+            with self._lock:
+                self._cache.pop(link.code, None)
+                return None if stored is None else self._with_pending(stored)
 
     def allow(self, key: str, window: int, limit: int) -> bool:
         return self.store.allow(key, window, limit)
