@@ -14,6 +14,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,9 @@ from minilink.storage.sqlite import SQLiteStore
 from minilink.transfer import export_jsonl, import_links
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-VERSIONS = [1]
+VERSIONS = [1, 2]
+#: The versions an older code wrote, which a read-only store refuses to upgrade.
+OLDER = [v for v in VERSIONS if v < SQLITE_SCHEMA_VERSION]
 #: What a field added after a fixture's version holds for the links in it.
 EMPTY: tuple[Any, ...] = (None, False, [], {}, "")
 
@@ -67,7 +70,37 @@ def _assert_still_works(store: Store) -> None:
     assert datetime.now(timezone.utc) > sl.resolve("docs").created_at
 
 
-def _assert_manageable(store: Store) -> None:
+def _assert_manageable(store: Store, version: int) -> None:
+    if version == 1:
+        _assert_v1_manageable(store)
+    else:
+        _assert_v2_manageable(store)
+
+
+def _assert_v2_manageable(store: Store) -> None:
+    """The fields schema 2 wrote still act: password, fallback, options, revisions."""
+    from minilink import Config, Shortener
+    from minilink.core.errors import PreconditionFailed
+
+    sys.path.insert(0, str(FIXTURES))
+    from make_v2 import PASSWORD
+
+    sl = Shortener(store, Config(rate_limit=0))
+    assert sl.protected("locked")
+    assert sl.unlock("locked", PASSWORD, client="c").url == "https://example.com/secret"
+    assert sl.fallback("promo") == "https://example.com/campaign-over"
+    managed = sl.resolve("managed")
+    assert (managed.redirect_status, managed.forward_query) == (308, True)
+    assert sl.destination(managed, "b=2") == "https://example.com/managed?a=1&b=2"
+    assert dict(sl.tags()) == {"release": 2, "docs": 1, "moved": 1}
+    edited = store.get("v2code0")
+    assert edited is not None and (edited.revision, edited.title) == (2, "After")
+    with pytest.raises(PreconditionFailed):
+        sl.update("v2code0", revision=1, title="Stale")
+    assert sl.update("v2code0", revision=2, title="Again").revision == 3
+
+
+def _assert_v1_manageable(store: Store) -> None:
     """The upgraded links take the fields of link management: they read empty, and
     edits, search and tags work on them, the dedupe rule included."""
     from datetime import datetime, timezone
@@ -119,7 +152,7 @@ def test_a_sqlite_file_of_an_earlier_version_opens_losslessly(version: int, tmp_
     with SQLiteStore(str(path)) as store:
         _assert_lossless(store, version)
         _assert_still_works(store)
-        _assert_manageable(store)
+        _assert_manageable(store, version)
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert conn.execute("PRAGMA user_version").fetchone() == (SQLITE_SCHEMA_VERSION,)
@@ -131,7 +164,7 @@ def test_a_sqlite_file_of_an_earlier_version_opens_losslessly(version: int, tmp_
         assert reader.get("docs") is not None
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", OLDER)
 def test_a_sqlite_file_of_an_earlier_version_is_not_upgraded_read_only(
     version: int, tmp_path: Path
 ) -> None:
@@ -170,7 +203,7 @@ def test_a_postgres_database_of_an_earlier_version_opens_losslessly(version: int
         with PostgresStore.from_url(url) as store:
             _assert_lossless(store, version)
             _assert_still_works(store)
-            _assert_manageable(store)
+            _assert_manageable(store, version)
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
