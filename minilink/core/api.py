@@ -270,7 +270,9 @@ def route(app: App, request: Request, segments: list[str]) -> Response:
     params(request)
     if method == "DELETE":
         app.site.check_token(request, app.config.admin_token, required=True)
-        app.shortener.delete(code)
+        if_match = request.header("if-match")
+        revision = None if if_match is None else _precondition(if_match, _current(app, code))
+        app.shortener.delete(code, revision=revision)
         # No Content-Length: RFC 9110 §8.6 forbids it on a 204 (Apache drops it).
         return Response(204, (("Cache-Control", "no-store"),))
     link = app.shortener.resolve(code)

@@ -51,7 +51,10 @@ def _link(description: str, *, headers: Optional[dict[str, Any]] = None) -> dict
                 "operationId": "editLink",
                 "parameters": {**code, "If-Match": "$response.header.ETag"},
             },
-            "DeleteLink": {"operationId": "deleteLink", "parameters": code},
+            "DeleteLink": {
+                "operationId": "deleteLink",
+                "parameters": {**code, "If-Match": "$response.header.ETag"},
+            },
         },
     }
 
@@ -559,11 +562,22 @@ def document() -> dict[str, Any]:
                     "operationId": "deleteLink",
                     "summary": "Delete a link for good (admin)",
                     "security": _ADMIN,
+                    "parameters": [
+                        {
+                            "name": "If-Match",
+                            "in": "header",
+                            "description": 'The ETag last read (e.g. "r3"), or * for any '
+                            "version: the link is deleted only if it is still that "
+                            "version, else 412.",
+                            "schema": {"type": "string"},
+                        }
+                    ],
                     "responses": {
                         "204": {"description": "Deleted; the code answers 410 from now on"},
                         **_ADMIN_REFUSED,
                         "404": _error("No such link"),
                         "410": _error("Already deleted"),
+                        "412": _error("If-Match names no current version of the link"),
                     },
                 },
             },

@@ -588,16 +588,30 @@ class Shortener:
 
     # -- deleting ---------------------------------------------------------------
 
-    def delete(self, code: str) -> None:
+    def delete(self, code: str, /, *, revision: Optional[int] = None) -> None:
         """Delete ``code``: it answers ``Gone`` from now on and is never reused.
 
-        Raises ``NotFound`` for an unknown code and ``Gone`` for one already deleted.
+        With ``revision``, only if the link is still at that revision (as ``update``):
+        ``PreconditionFailed`` otherwise, and nothing changes. Raises ``NotFound`` for
+        an unknown code and ``Gone`` for one already deleted.
         """
         link = self.store.get(code) if is_code(code) else None
         if link is None:
             raise NotFound(f"No link has the code {code!r}.")
-        if not self.store.delete(code, self.clock()):
+        if revision is None:
+            if not self.store.delete(code, self.clock()):
+                raise Gone(f"The link {code!r} was already deleted.")
+            return
+        if link.deleted_at is None and link.revision == revision:
+            if self.store.delete(code, self.clock(), revision=revision):
+                return
+            link = self.store.get(code) or link  # changed or deleted meanwhile
+        if link.deleted_at is not None:
             raise Gone(f"The link {code!r} was already deleted.")
+        raise PreconditionFailed(
+            f"The link {code!r} was changed since (it is now at revision "
+            f"{link.revision}, not {revision}); read it again."
+        )
 
 
 #: Passwords a client may try on one link per window of ``GUESS_WINDOW`` seconds:

@@ -174,10 +174,11 @@ class Store:
         """Per-day hits of ``code`` on days ``>= since``, oldest first, days with hits only."""
         raise NotImplementedError
 
-    def delete(self, code: str, at: datetime) -> bool:
+    def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
         """Turn a live link into a tombstone dated ``at``; ``False`` if none was live
-        (a tombstone keeps its first ``deleted_at``). Raises ``ValueError`` for a naive
-        ``at``."""
+        (a tombstone keeps its first ``deleted_at``), or if ``revision`` is given and
+        the link is at another one (compare-and-set, as ``update``). Raises
+        ``ValueError`` for a naive ``at``."""
         raise NotImplementedError
 
     def recent(self, limit: int, after: Optional[str] = None) -> list[Link]:

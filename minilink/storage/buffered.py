@@ -339,11 +339,13 @@ class BufferedStore(Store):
         with self._lock:  # a deduplicated link may have hits still in the buffer
             return self._with_pending(stored)
 
-    def delete(self, code: str, at: datetime) -> bool:
+    def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
         self.flush(code)
         with self._lock:
             self._cache.pop(code, None)
-        return self.store.delete(code, at)
+        if revision is None:  # as a store of the contract before revisions was called
+            return self.store.delete(code, at)
+        return self.store.delete(code, at, revision=revision)
 
     def update(self, link: Link) -> Optional[Link]:
         with self._lock:

@@ -128,11 +128,13 @@ class MemoryStore(Store):
             days = self._daily.get(code, {})
             return sorted((day, n) for day, n in days.items() if day >= since)
 
-    def delete(self, code: str, at: datetime) -> bool:
+    def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
         at = _utc(at)
         with self._lock:
             link = self._links.get(code)
             if link is None or link.deleted_at is not None:
+                return False
+            if revision is not None and link.revision != revision:
                 return False
             self._links[code] = link.replace(deleted_at=at)
             if self._plain.get(link.url) == code:

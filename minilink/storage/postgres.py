@@ -329,7 +329,8 @@ _DAILY = "SELECT day, hits FROM minilink_daily WHERE code = %s AND day >= %s ORD
 # A tombstone's tags leave tags() in the same statement.
 _DELETE = (
     "WITH deleted AS (UPDATE minilink_links SET deleted_at = %s"
-    " WHERE code = %s AND deleted_at IS NULL RETURNING seq),"
+    " WHERE code = %s AND deleted_at IS NULL AND revision = coalesce(%s, revision)"
+    " RETURNING seq),"
     " untagged AS (UPDATE minilink_tags SET live = false"
     " WHERE seq IN (SELECT seq FROM deleted))"
     " SELECT 1 FROM deleted"
@@ -670,8 +671,8 @@ class PostgresStore(Store):
 
         return self._run(read, retry=True)
 
-    def delete(self, code: str, at: datetime) -> bool:
-        params = (_aware(at), code)
+    def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
+        params = (_aware(at), code, revision)
 
         def write(conn: _Connection) -> bool:
             with conn.transaction():

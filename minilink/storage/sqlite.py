@@ -290,7 +290,7 @@ _HIT_DAY = (
     " ON CONFLICT (code, day) DO UPDATE SET hits = hits + excluded.hits"
 )
 _DAILY = "SELECT day, hits FROM daily WHERE code = ? AND day >= ? ORDER BY day"
-_FIND_LIVE = "SELECT seq, tags FROM links WHERE code = ? AND deleted_at IS NULL"
+_FIND_LIVE = "SELECT seq, tags, revision FROM links WHERE code = ? AND deleted_at IS NULL"
 _DELETE = "UPDATE links SET deleted_at = ? WHERE seq = ?"
 _FIND_EDITED = "SELECT seq, tags, deleted_at, revision FROM links WHERE code = ?"
 # Every field but code, created_at, hits and deleted_at (Store.update).
@@ -787,14 +787,16 @@ class SQLiteStore(Store):
 
         return self._run(read, write=False)
 
-    def delete(self, code: str, at: datetime) -> bool:
+    def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
         micros = _to_micros(at)
 
         def transaction(conn: sqlite3.Connection) -> bool:
             row = conn.execute(_FIND_LIVE, (code,)).fetchone()
             if row is None:
                 return False  # missing, or a tombstone already (it keeps its date)
-            seq, tags = row
+            seq, tags, current = row
+            if revision is not None and current != revision:
+                return False
             conn.execute(_DELETE, (micros, seq))
             if tags is not None:
                 conn.executemany(_BURY_TAG, [(tag, seq) for tag in tags.split(" ")])

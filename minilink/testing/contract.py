@@ -678,6 +678,21 @@ class StoreContract:
             title="three", revision=2
         )
 
+    def test_delete_at_a_revision_is_a_compare_and_set(self, store: Store) -> None:
+        store.insert(make_link("d"))
+        edited = store.update(make_link("d", title="one"))
+        assert edited is not None
+        for stale in (0, 2, -1):
+            assert store.delete("d", T0 + _HOUR, revision=stale) is False
+            assert store.get("d") == edited
+        assert store.delete("d", T0 + _HOUR, revision=1) is True
+        tombstone = store.get("d")
+        assert tombstone is not None
+        assert tombstone.deleted_at == T0 + _HOUR
+        assert store.delete("d", T0 + 2 * _HOUR, revision=1) is False
+        assert store.get("d") == tombstone
+        assert store.delete("never", T0, revision=0) is False
+
     def test_threads_updating_one_revision_get_one_winner(self, store: Store) -> None:
         store.insert(make_link("race"))
         results = _race(
@@ -1612,12 +1627,18 @@ class _ModelMachine(RuleBasedStateMachine):
         # Each hit adds a day now and then, so the days are read back right away.
         self.daily(pick, since)
 
-    @rule(pick=_PICK)
-    def delete(self, pick: int) -> None:
+    @rule(pick=_PICK, revision=st.sampled_from(("any", "any", *_REVISIONS)))
+    def delete(self, pick: int, revision: str) -> None:
         code = self._pick(pick)
         expected = self.links.get(code)
         should = expected is not None and expected.deleted_at is None
-        assert self.store.delete(code, self.now) == should
+        if revision == "any":
+            assert self.store.delete(code, self.now) == should
+        else:
+            current = expected.link.revision if expected is not None else 0
+            given = {"right": current, "older": current - 1, "newer": current + 1}
+            should = should and revision == "right"
+            assert self.store.delete(code, self.now, revision=given[revision]) == should
         if not should:
             self._resync()
         if expected is not None and should:

@@ -688,6 +688,34 @@ def test_two_editors_one_if_match_each(api: Api) -> None:
     assert api.patch(code, {"title": "Bob"}).status == 200
 
 
+@pytest.mark.parametrize(
+    ("if_match", "status"),
+    [('"r1"', 204), ("*", 204), ('"r0", "r1"', 204), ('"r0"', 412), ('W/"r1"', 412), ("r1", 412)],
+)
+def test_a_delete_with_if_match_deletes_only_the_version_it_names(
+    api: Api, if_match: str, status: int
+) -> None:
+    code = api.create()["code"]
+    assert api.patch(code, {"title": "edited"}).status == 200
+    before = api.store.get(code)
+    response = api.call("DELETE", f"/api/links/{code}", headers={**ADMIN, "if-match": if_match})
+    assert response.status == status, response.body
+    if status == 412:
+        assert error_code(response) == "precondition_failed"
+        assert '"r1"' in body(response)["error"]["message"]
+        assert api.store.get(code) == before
+    else:
+        assert api.get(code).status == 410
+
+
+def test_a_delete_with_if_match_of_a_missing_or_deleted_link_is_404_or_410(api: Api) -> None:
+    gone = api.create()["code"]
+    assert api.call("DELETE", f"/api/links/{gone}", headers=ADMIN).status == 204
+    for code, status in ((gone, 410), ("nosuchcode", 404)):
+        response = api.call("DELETE", f"/api/links/{code}", headers={**ADMIN, "if-match": '"r0"'})
+        assert response.status == status
+
+
 def test_the_precondition_is_checked_before_the_content(api: Api) -> None:
     code = api.create()["code"]
     assert api.patch(code, {"max_visits": 0}, if_match='"r5"').status == 412

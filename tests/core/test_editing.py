@@ -415,3 +415,34 @@ def test_search_matches_folds_only_ascii() -> None:
     assert Search(now=NOW, text="code").matches(link)
     assert Search(now=NOW, text="COLE").matches(link)
     assert not Search(now=NOW, text="école").matches(link)
+
+
+def test_delete_at_a_revision(shortener: Shortener) -> None:
+    link = shortener.create("https://example.com/d", title="one")[0]
+    shortener.update(link.code, title="two")
+    with pytest.raises(PreconditionFailed, match="revision 1, not 0"):
+        shortener.delete(link.code, revision=0)
+    assert shortener.resolve(link.code).title == "two"
+    shortener.delete(link.code, revision=1)
+    with pytest.raises(Gone):
+        shortener.resolve(link.code)
+    with pytest.raises(Gone):
+        shortener.delete(link.code, revision=1)
+    with pytest.raises(NotFound):
+        shortener.delete("nosuchcode", revision=0)
+
+
+def test_delete_at_a_revision_loses_to_an_edit_made_after_the_read(shortener: Shortener) -> None:
+    """The store's compare-and-set decides, not the read before it."""
+    link = shortener.create("https://example.com/race", title="one")[0]
+    store = shortener.store
+    real_delete = store.delete
+
+    def edit_first(code: str, at: object, **kw: object) -> bool:
+        store.update(store.get(code).replace(title="edited meanwhile"))  # type: ignore[union-attr]
+        return real_delete(code, at, **kw)  # type: ignore[arg-type]
+
+    store.delete = edit_first  # type: ignore[method-assign]
+    with pytest.raises(PreconditionFailed, match="revision 1, not 0"):
+        shortener.delete(link.code, revision=0)
+    assert shortener.resolve(link.code).title == "edited meanwhile"

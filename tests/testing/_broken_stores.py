@@ -144,10 +144,10 @@ class NaiveTimesAsUTC(Broken):
             )
         )
 
-    def delete(self, code: str, at: datetime) -> bool:
+    def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
         aware = self._aware(at)
         assert aware is not None
-        return super().delete(code, aware)
+        return super().delete(code, aware, revision=revision)
 
 
 # -- deduplication ---------------------------------------------------------------------
@@ -197,9 +197,9 @@ class DedupeOntoTombstones(Broken):
     caught_by = ("test_plain_link_is_not_deduplicated_against_a_deleted_one",)
     machine = True
 
-    def delete(self, code: str, at: datetime) -> bool:
+    def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
         link = self._links.get(code)
-        deleted = super().delete(code, at)
+        deleted = super().delete(code, at, revision=revision)
         if deleted and link is not None and link.plain:
             with self._lock:
                 self._plain.setdefault(link.url, code)
@@ -425,8 +425,8 @@ class DeleteLosesTheTombstone(Broken):
     )
     machine = True
 
-    def delete(self, code: str, at: datetime) -> bool:
-        deleted = super().delete(code, at)
+    def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
+        deleted = super().delete(code, at, revision=revision)
         if deleted:
             with self._lock:
                 del self._links[code]
@@ -437,19 +437,29 @@ class DeleteLosesTheTombstone(Broken):
         return deleted
 
 
+class DeleteIgnoresRevision(Broken):
+    """``delete`` at a revision deletes whatever revision the link is at."""
+
+    caught_by = ("test_delete_at_a_revision_is_a_compare_and_set",)
+    machine = True
+
+    def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
+        return super().delete(code, at)
+
+
 class DeleteRedatesTombstones(Broken):
     """Deleting a tombstone again moves its ``deleted_at`` and answers ``True``."""
 
     caught_by = ("test_delete_is_idempotent",)
     machine = True
 
-    def delete(self, code: str, at: datetime) -> bool:
+    def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
         link = self._links.get(code)
         if link is not None and link.deleted_at is not None:
             with self._lock:
                 self._links[code] = link.replace(deleted_at=at)
             return True
-        return super().delete(code, at)
+        return super().delete(code, at, revision=revision)
 
 
 # -- recent ----------------------------------------------------------------------------
@@ -1315,9 +1325,9 @@ class LookupCachedPerProcess(SharedMemory, Broken):
         self.__dict__.pop("cache", None)
         return super().update(link)
 
-    def delete(self, code: str, at: datetime) -> bool:
+    def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
         self.__dict__.pop("cache", None)
-        return super().delete(code, at)
+        return super().delete(code, at, revision=revision)
 
     def twin(self) -> Store:
         twin = _twin(self, LookupCachedPerProcess)
