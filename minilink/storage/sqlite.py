@@ -39,7 +39,8 @@ CGI processes at once, or the threads of a WSGI server. The rules that make that
   management) adds the new fields as columns (``ALTER TABLE ... ADD COLUMN``: no row
   is rewritten, old links read the new fields empty), rebuilds the dedupe index for
   the new meaning of "plain", and adds ``link_tags``, the ``links_updated`` index and
-  the ``meta`` row of the change counter.
+  the ``meta`` row of the change counter. Version 3 adds ``link_text``, the trigram
+  index of substring search (see the migration), where SQLite can build one.
 * **Tables.** ``links`` (one row per link, tombstones included; ``seq``, the rowid,
   is the insertion order), ``daily`` (hits per link and day), ``ratelimit``,
   ``link_tags`` (one ``(tag, seq)`` row per tag of a link, with a ``tombstone`` flag
@@ -239,7 +240,35 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "INSERT INTO meta (id, changes) VALUES (1, 0)",
     ),
+    # 3: an index of the text that search's substring filter reads (code, URL,
+    # title): FTS5's trigram tokenizer, keeping no copy of the text (external
+    # content) and no positions (detail=none: a third of the size; a needle's
+    # trigrams give candidates, which the LIKE filter then decides). It is kept by
+    # this module's writes, not by triggers: the links up to meta.indexed (by seq)
+    # are in it, with their text as it is now; newer ones (at most _TAIL) are read
+    # by search directly and indexed together, by the insert that makes them _TAIL or
+    # at the end of a restore batch. One row at a time, the index would cost a
+    # creation about three times its own work (each commit writes a new FTS
+    # segment), and a bulk import two thirds of its speed. Hits change none of these
+    # columns: the redirect never touches it. Building it reads every link once
+    # (about 30 s per million links here). Where SQLite has no FTS5 or no trigram
+    # tokenizer (before 3.34) this migration is skipped whole and search reads the
+    # table (see _OPTIONAL).
+    (
+        """
+        CREATE VIRTUAL TABLE link_text USING fts5(
+            code, url, title, content='links', content_rowid='seq',
+            tokenize='trigram', detail='none'
+        )
+        """,
+        "INSERT INTO link_text (link_text) VALUES ('rebuild')",
+        "ALTER TABLE meta ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0",
+        "UPDATE meta SET indexed = (SELECT coalesce(max(seq), 0) FROM links)",
+    ),
 )
+#: Migrations that a SQLite lacking what they need skips (rolled back whole, the
+#: version still moving on): only indexes, which the code reads only if present.
+_OPTIONAL = frozenset({3})
 
 #: The schema version this code writes and reads.
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -396,6 +425,42 @@ _TEXT_EXACT = (
     " OR instr(lower(l.title), :text))"
 )
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+# The candidates of a substring search, from the text index (schema 3): the links
+# holding each of the given trigrams (a superset of the matches: the index folds case
+# as widely as Unicode does, LIKE folds ASCII only, and it keeps no positions).
+_CANDIDATES = (
+    " AND (l.seq > :indexed OR l.seq IN (SELECT rowid FROM link_text WHERE link_text MATCH :match))"
+)
+#: A trigram held by fewer links than this is rare: its links are few enough to be
+#: read one by one. A search whose trigrams are all common reads the table instead,
+#: where the page fills quickly (its needle is likely common too).
+_RARE = 5000
+_COUNT_HOLDERS = (
+    "SELECT count(*) FROM (SELECT rowid FROM link_text WHERE link_text MATCH ? LIMIT 5000)"
+)
+#: Trigrams of a needle looked up at most (spread over it), and used at most.
+_PROBES = 8
+_USED = 3
+_HAS_TEXT_INDEX = "SELECT 1 FROM sqlite_master WHERE name = 'link_text'"
+#: Links past meta.indexed at most: search reads them all, as the table.
+_TAIL = 1000
+_INDEXED = "SELECT indexed FROM meta WHERE id = 1"
+_INDEX_TAIL = (
+    "INSERT INTO link_text (rowid, code, url, title)"
+    " SELECT seq, code, url, title FROM links WHERE seq > ?"
+)
+_SET_INDEXED = "UPDATE meta SET indexed = ? WHERE id = 1"
+#: A restore indexes its links in steps of this many at least, then the rest at its end.
+_RESTORE_SLACK = 20 * _BATCH
+# Before and after an edit of an indexed link: its old text out, its new text in.
+_UNINDEX = (
+    "INSERT INTO link_text (link_text, rowid, code, url, title)"
+    " SELECT 'delete', seq, code, url, title FROM links WHERE seq = ?"
+)
+_INDEX_ONE = (
+    "INSERT INTO link_text (rowid, code, url, title)"
+    " SELECT seq, code, url, title FROM links WHERE seq = ?"
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
@@ -490,11 +555,41 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _text_match(conn: sqlite3.Connection, text: str) -> Optional[str]:
+    """The text index query (an FTS5 MATCH expression) whose links are the few
+    candidates of a search for ``text``, or ``None`` to read the table instead:
+    ``text`` is shorter than a trigram, or all its trigrams are common."""
+    if len(text) < 3:
+        return None
+    folded = text.translate(_ASCII_LOWER)
+    grams = list(dict.fromkeys(folded[i : i + 3] for i in range(len(folded) - 2)))
+    if len(grams) > _PROBES:
+        step = len(grams) / _PROBES
+        grams = [grams[int(i * step)] for i in range(_PROBES)]
+    rare: list[tuple[int, str]] = []
+    for gram in grams:
+        term = '"' + gram.replace('"', '""') + '"'  # an FTS5 string: one trigram
+        holders = conn.execute(_COUNT_HOLDERS, (term,)).fetchone()[0]
+        if holders == 0:
+            return term  # no link holds it: no candidate at all
+        if holders < _RARE:
+            rare.append((holders, term))
+    if not rare:
+        return None
+    rare.sort()
+    return " AND ".join(term for _, term in rare[:_USED])
+
+
 def _search_sql(
-    search: Search, now: int, cursor: Optional[tuple[int, int]]
+    search: Search,
+    now: int,
+    cursor: Optional[tuple[int, int]],
+    match: Optional[tuple[str, int]] = None,
 ) -> tuple[str, dict[str, Any]]:
     """The statement of one page of ``search`` at ``now`` (microseconds) and its
-    parameters; ``cursor`` holds the sort key and ``seq`` of the ``after`` link.
+    parameters; ``cursor`` holds the sort key and ``seq`` of the ``after`` link, and
+    ``match`` the text index query of the candidates (``_text_match``) with the last
+    ``seq`` the index holds, if the index is used.
 
     Only this module's fragments are joined into the SQL; every value is bound.
     """
@@ -516,6 +611,9 @@ def _search_sql(
     elif search.text is not None:
         sql += _TEXT
         params["text"] = _like(search.text)
+    if match is not None:
+        sql += _CANDIDATES
+        params["match"], params["indexed"] = match
     after, order = _AFTER[search.sort], _ORDERS[search.sort]
     if search.tag is not None and search.sort == "created":
         # The same order, read from link_tags' key (tag, seq).
@@ -684,6 +782,7 @@ class SQLiteStore(Store):
         # SQLite names the -shm file after the database's real path (links resolved).
         self._shm_key = os.path.realpath(self.path) + "-shm"
         self._hint_tried: Optional[sqlite3.Connection] = None
+        self._text_index: Optional[bool] = None  # see _has_text_index
 
     @classmethod
     def from_url(cls, url: str, *, readonly: bool = False) -> SQLiteStore:
@@ -745,9 +844,11 @@ class SQLiteStore(Store):
                 # every creation that succeeds, and the write lock makes it as exact.
                 row = conn.execute(_FIND_PLAIN, (link.url,)).fetchone() if deduped else None
                 return None if row is None else _link(row)
+            seq = cursor.lastrowid
             if link.tags:
-                seq = cursor.lastrowid
                 conn.executemany(_INSERT_TAG, [(tag, seq, tombstone) for tag in link.tags])
+            if seq is not None and self._has_text_index(conn):
+                _index_tail(conn, seq, _TAIL)
             # The link as it now reads back: times in UTC.
             return link.replace(
                 created_at=_from_micros(params[2]),
@@ -817,8 +918,13 @@ class SQLiteStore(Store):
             alias = params[6]
             if plain and conn.execute(_OTHER_PLAIN, (link.url, seq)).fetchone() is not None:
                 alias = 1  # another live plain link has this URL: the dedupe rule
+            indexed = self._has_text_index(conn) and seq <= conn.execute(_INDEXED).fetchone()[0]
+            if indexed:
+                conn.execute(_UNINDEX, (seq,))
             # Every field but code, created_at, hits and deleted_at (and revision, +1).
             conn.execute(_UPDATE, [params[1], params[3], params[4], alias, *params[8:15], seq])
+            if indexed:
+                conn.execute(_INDEX_ONE, (seq,))
             if old_tags != params[9]:
                 if old_tags is not None:
                     conn.executemany(_DELETE_TAG, [(tag, seq) for tag in old_tags.split(" ")])
@@ -853,10 +959,22 @@ class SQLiteStore(Store):
                     cursor = (row[2] if row[14] is None else row[14], row[16])
                 else:
                     cursor = (row[16], row[16])
-            sql, params = _search_sql(search, now, cursor)
+            match = None
+            if search.text is not None and self._has_text_index(conn):
+                query = _text_match(conn, search.text)
+                if query is not None:
+                    match = (query, conn.execute(_INDEXED).fetchone()[0])
+            sql, params = _search_sql(search, now, cursor, match)
             return [_link(row) for row in conn.execute(sql, params)]
 
         return self._run(self._snapshot(read), write=False)
+
+    def _has_text_index(self, conn: sqlite3.Connection) -> bool:
+        """Whether the file has the text index (schema 3 on a SQLite with FTS5's
+        trigram tokenizer); the same for as long as the file is at this version."""
+        if self._text_index is None:
+            self._text_index = conn.execute(_HAS_TEXT_INDEX).fetchone() is not None
+        return self._text_index
 
     def tags(self) -> list[tuple[str, int]]:
         def read(conn: sqlite3.Connection) -> list[tuple[str, int]]:
@@ -976,8 +1094,15 @@ class SQLiteStore(Store):
         while True:
             batch = [check_entry(entry) for entry in itertools.islice(iterator, _BATCH)]
             if not batch:
+                if stored:  # what the batches left for the index
+
+                    def index(conn: sqlite3.Connection) -> None:
+                        if self._has_text_index(conn):
+                            _index_tail(conn, conn.execute(_LAST_SEQ).fetchone()[0], 1)
+
+                    self._run(index, write=True)
                 return stored
-            stored += self._run(_restore_batch(batch), write=True)
+            stored += self._run(_restore_batch(batch, self, _RESTORE_SLACK), write=True)
 
     def close(self) -> None:
         with self._lock:
@@ -1222,9 +1347,18 @@ class SQLiteStore(Store):
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise self._too_new(version)
-            for migration in _MIGRATIONS[version:]:
-                for statement in migration:
-                    conn.execute(statement)
+            for number, migration in enumerate(_MIGRATIONS[version:], version + 1):
+                if number in _OPTIONAL:
+                    conn.execute("SAVEPOINT optional")
+                try:
+                    for statement in migration:
+                        conn.execute(statement)
+                except sqlite3.OperationalError as exc:
+                    if number not in _OPTIONAL or not _missing_feature(exc):
+                        raise
+                    conn.execute("ROLLBACK TO optional")
+                if number in _OPTIONAL:
+                    conn.execute("RELEASE optional")
             # PRAGMA takes no parameters; SCHEMA_VERSION is our own integer.
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
             conn.execute("COMMIT")
@@ -1238,6 +1372,12 @@ class SQLiteStore(Store):
             f"the {SCHEMA_VERSION} this minilink knows; upgrade minilink",
             retry_after=None,
         )
+
+
+def _missing_feature(exc: sqlite3.OperationalError) -> bool:
+    """Whether ``exc`` says this SQLite lacks a module or tokenizer."""
+    message = str(exc)
+    return "no such module" in message or "no such tokenizer" in message
 
 
 def _why_not(path: str, readonly: bool, exc: sqlite3.Error) -> Optional[str]:
@@ -1281,7 +1421,18 @@ def _export_page(last: int) -> Callable[[sqlite3.Connection], list[_Row]]:
     return read
 
 
-def _restore_batch(batch: list[Entry]) -> Callable[[sqlite3.Connection], int]:
+def _index_tail(conn: sqlite3.Connection, last: int, slack: int) -> None:
+    """Index the links after ``meta.indexed`` (up to ``last``, the newest) if there
+    are ``slack`` of them or more; in the caller's write transaction."""
+    indexed = conn.execute(_INDEXED).fetchone()[0]
+    if last - indexed >= slack:
+        conn.execute(_INDEX_TAIL, (indexed,))
+        conn.execute(_SET_INDEXED, (last,))
+
+
+def _restore_batch(
+    batch: list[Entry], store: SQLiteStore, slack: int
+) -> Callable[[sqlite3.Connection], int]:
     """The transaction that stores one batch of ``restore`` entries: all of them in
     one ``executemany``, then one by one only those it did not store."""
     rows = [_row(link) for link, _ in batch]
@@ -1309,6 +1460,9 @@ def _restore_batch(batch: list[Entry]) -> Callable[[sqlite3.Connection], int]:
             tag_rows.extend((tag, seq, tombstone) for tag in link.tags)
         conn.executemany(_RESTORE_DAY, day_rows)
         conn.executemany(_INSERT_TAG, tag_rows)
+        if stored and store._has_text_index(conn):
+            # In large steps: FTS5 writes fewer, larger segments, with less merging.
+            _index_tail(conn, conn.execute(_LAST_SEQ).fetchone()[0], slack)
         conn.execute(_CHANGED)
         return stored
 

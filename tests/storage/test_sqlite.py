@@ -1055,3 +1055,132 @@ def test_the_last_store_to_close_leaves_no_descriptor_of_the_shm_file(path: Path
     assert shm_descriptors() >= 1  # second still has its connection: the locks stay
     second.close()
     assert shm_descriptors() == 0
+
+
+# -- the text index (schema 3) ------------------------------------------------------------
+
+
+def _text_index_ok(path: Path) -> None:
+    """FTS5's own check: the index holds exactly the text of every row of links."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("INSERT INTO link_text (link_text) VALUES ('integrity-check')")
+
+
+def _same_as_the_rule(store: SQLiteStore, needles: list[str], states: tuple[str, ...]) -> int:
+    """Every needle's search, in every state, gives what ``Search.matches`` decides."""
+    every = [link for link, _ in store.export()]
+    compared = 0
+    for needle in needles:
+        for state in states:
+            search = Search(now=NOW, text=needle, state=state, limit=1000)
+            want = sorted(link.code for link in every if search.matches(link))
+            assert sorted(link.code for link in store.search(search)) == want, (needle, state)
+            compared += len(want)
+    return compared
+
+
+NEEDLES = [
+    "ample",
+    "EXAMPLE.COM/P",
+    "page-1",
+    "Über",
+    "über",
+    "ÜBER",
+    "kelvin-\u212a",
+    "kelvin-k",
+    '"quoted"',
+    "a AND b",
+    "per%cent",
+    "under_score",
+    "ab",
+    "x",
+    "title 7",
+    "nowhere-at-all",
+]
+
+
+@pytest.mark.parametrize("tail", [1, 7, 1000], ids=["all-indexed", "some-indexed", "none-indexed"])
+def test_the_text_index_follows_every_write_and_finds_what_the_rule_finds(
+    path: Path, tail: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minilink.storage import sqlite as module
+
+    # Links past the index's last are read as the table: with a tail of one, every
+    # link is indexed by its own insert; with seven, the newest few are not.
+    monkeypatch.setattr(module, "_TAIL", tail)
+    with SQLiteStore(path) as store:
+        for i in range(40):
+            store.insert(
+                make_link(
+                    f"code{i}",
+                    f"https://example.com/page-{i}?per%cent=under_score",
+                    title=[None, f"Title {i}", 'Über "quoted" a AND b', f"kelvin-\u212a{i}"][i % 4],
+                    tags=("t",) if i % 2 else (),
+                )
+            )
+        compared = _same_as_the_rule(store, NEEDLES, ("all",))
+        for i in range(0, 40, 3):  # edits of the URL and the title, and deletions
+            link = store.get(f"code{i}")
+            assert link is not None
+            store.update(link.replace(url=f"https://example.org/moved-{i}", title=f"kelvin-k{i}"))
+        for i in range(1, 40, 5):
+            store.delete(f"code{i}", T0)
+        for i in range(2, 40, 7):
+            store.hit(f"code{i}", DAY)
+        store.restore(
+            [
+                (make_link(f"restored{i}", f"https://über.example/{i}", title="ÜBER"), [])
+                for i in range(5)
+            ]
+        )
+        compared += _same_as_the_rule(store, [*NEEDLES, "moved", "org/m"], STATES)
+        assert compared > 100
+        indexed = store._connection().execute(module._INDEXED).fetchone()[0]
+        assert indexed == 45  # the restore indexed every link before its own
+    _text_index_ok(path)
+
+
+def test_a_search_whose_trigrams_are_all_common_reads_the_table(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minilink.storage import sqlite as module
+
+    monkeypatch.setattr(module, "_TAIL", 1)  # every link indexed by its insert
+    with SQLiteStore(path) as store:
+        for i in range(30):
+            store.insert(make_link(f"code{i}", f"https://example.com/{i % 3}-{i}", title=f"T{i}"))
+        conn = store._connection()
+        assert conn.execute(module._INDEXED).fetchone() == (30,)
+        # Every trigram of "example" is held by 30 links, of "-2" by none (too short).
+        monkeypatch.setattr(module, "_RARE", 10)
+        assert module._text_match(conn, "example") is None
+        assert module._text_match(conn, "-2") is None
+        assert module._text_match(conn, "com/1-1") == '"1-1"'  # the one rare trigram
+        assert module._text_match(conn, "zzzz") == '"zzz"'
+        assert module._text_match(conn, 'a"b') == '"a""b"'
+        _same_as_the_rule(store, ["example", "com/1-1", "1-2", "zzzz", "T2"], STATES)
+        monkeypatch.setattr(module, "_RARE", 5000)
+        _same_as_the_rule(store, ["example", "com/1-1", "1-2", "zzzz", "T2"], STATES)
+
+
+def test_a_sqlite_without_the_trigram_tokenizer_skips_the_index(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 3 is only an index: where SQLite cannot build it, the file still
+    reaches version 3 and search reads the table."""
+    from minilink.storage import sqlite as module
+
+    third = tuple(
+        s.replace("tokenize='trigram'", "tokenize='no_such_tokenizer'")
+        for s in module._MIGRATIONS[2]
+    )
+    monkeypatch.setattr(module, "_MIGRATIONS", (*module._MIGRATIONS[:2], third))
+    with SQLiteStore(path) as store:
+        for i in range(10):
+            store.insert(make_link(f"code{i}", f"https://example.com/page-{i}"))
+        store.update(store.get("code1").replace(url="https://example.com/moved"))  # type: ignore[union-attr]
+        _same_as_the_rule(store, ["page-", "moved", "ample"], STATES)
+    with closing(sqlite3.connect(path)) as conn:
+        names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        assert not {"link_text", "links_text_insert"} & names
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)

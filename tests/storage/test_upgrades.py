@@ -160,6 +160,16 @@ def test_a_sqlite_file_of_an_earlier_version_opens_losslessly(version: int, tmp_
         # The dedupe index of version 1 gave way to the one of today's "plain".
         assert "links_plain_url" not in indexes
         assert {"links_plain", "links_updated", "link_tags", "meta"} <= indexes
+        # Schema 3's text index, built from the links already there.
+        assert "link_text" in indexes
+        conn.execute("INSERT INTO link_text (link_text) VALUES ('integrity-check')")
+        holders = conn.execute(
+            "SELECT count(*) FROM link_text WHERE link_text MATCH '\"ple\"'"
+        ).fetchone()
+        # Every link is example.something; those after meta.indexed are not indexed yet.
+        indexed = conn.execute("SELECT count(*) FROM links WHERE seq <= (SELECT indexed FROM meta)")
+        assert holders == indexed.fetchone()
+        assert holders[0] >= len(_entries((FIXTURES / f"export-v{version}.jsonl").read_text()))
     with SQLiteStore(str(path), readonly=True) as reader:  # today's version reads it
         assert reader.get("docs") is not None
 
