@@ -549,9 +549,10 @@ def _link_page(
         f"<dt>Last edited</dt><dd>{_when(link.updated_at)}</dd>"
         f"<dt>Expires</dt><dd>{_when(link.expires_at)}</dd>"
         f'<dt>Visits</dt><dd><span id="hits">{link.hits:,}</span>{ui.e(limit)}</dd>'
-        + pages._options(link, ctx.app.config.redirect_status).replace(
-            "(not shown: the link is protected)", ""
-        )
+        # The preview's rows, their ids renamed: the edit form's fields have theirs.
+        + pages._options(link, ctx.app.config.redirect_status)
+        .replace(" (not shown: the link is protected)", "")
+        .replace(' id="', ' id="shown-')
         + "<dt>Password</dt><dd>"
         + ("Set" if link.protected else "None")
         + "</dd>"

@@ -46,7 +46,7 @@ margin:0 0 1.25rem}
 .scroll{overflow-x:auto}
 .links{width:100%;margin:0}
 .links td,.links th{padding:.5rem .75rem .5rem 0;vertical-align:top}
-.links td.url{overflow-wrap:anywhere;min-width:12rem}
+.url{overflow-wrap:anywhere}
 .filters{display:grid;grid-template-columns:2fr 1fr 1fr 1fr;gap:0 1rem;align-items:end}
 @media (max-width:40rem){.filters{grid-template-columns:1fr}}
 .check{display:flex;gap:.5rem;align-items:center;font-weight:600}
@@ -55,6 +55,13 @@ margin:0 0 1.25rem}
 .ok{color:var(--fg);font-weight:600}
 textarea{display:block;width:100%;font:inherit}
 .pager{display:flex;justify-content:flex-end;margin:1rem 0 0}
+caption{text-align:left;margin:0 0 .5rem}
+.chart{max-width:42rem}
+@media (max-width:40rem){dl{grid-template-columns:1fr;gap:0}dd{margin:0 0 .6rem}
+.links thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.links tr{display:block;border-bottom:1px solid var(--line);padding:.5rem 0}
+.links td{display:block;border:0;padding:.15rem 0}
+.links td::before{content:attr(data-label) ": ";font-weight:600}}
 """
 )
 
@@ -185,7 +192,13 @@ def hidden(name: str, value: str) -> str:
 def table(caption: str, head: Sequence[str], rows: Sequence[Sequence[str]], klass: str) -> str:
     """A table; ``rows`` hold HTML already escaped by the caller."""
     heads = "".join(f'<th scope="col">{h}</th>' for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    # data-label: a phone shows each row as a card, every cell named by its column.
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td data-label="{e(h)}">{c}</td>' for h, c in zip(head, row))
+        + "</tr>"
+        for row in rows
+    )
     return (
         f'<div class="scroll"><table class="{klass}"><caption class="hint">{caption}'
         f"</caption><thead><tr>{heads}</tr></thead><tbody>{body}</tbody></table></div>"
