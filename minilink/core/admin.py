@@ -48,6 +48,7 @@ from minilink.core.sessions import COOKIE, Session, Sessions
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from datetime import datetime
     from typing import Any, Callable, Optional
 
@@ -1019,22 +1020,38 @@ def _import_page(
     return ctx.page(status, "Import links", main, "import")
 
 
-def _export(ctx: _Context, segments: list[str]) -> Response:
-    transfer = _transfer()
-    import io
+#: Links per piece of the export: a few hundred KiB at most.
+_EXPORT_PIECE = 500
 
-    out = io.StringIO()
-    transfer.export_jsonl(ctx.app.shortener.store, out)
-    body = out.getvalue().encode("utf-8")
+
+def _export(ctx: _Context, segments: list[str]) -> Response:
+    """``/admin/export``: every link as the JSON lines of ``minilink export``, sent in
+    pieces as ``Store.export`` reads them, page by page (no ``Content-Length``: the
+    size is known only at the end)."""
+    transfer = _transfer()
+    store = ctx.app.shortener.store
+
+    def pieces() -> Iterator[bytes]:
+        import json
+
+        yield (json.dumps(transfer.FORMAT, separators=(",", ":")) + "\n").encode()
+        lines: list[str] = []
+        for entry in store.export():
+            lines.append(transfer.dump_entry(entry))
+            if len(lines) >= _EXPORT_PIECE:
+                yield ("\n".join(lines) + "\n").encode()
+                lines = []
+        if lines:
+            yield ("\n".join(lines) + "\n").encode()
+
     stamp = ctx.app.shortener.clock().strftime("%Y-%m-%d")
     return Response(
         200,
         (
             ("Content-Type", "application/x-ndjson; charset=utf-8"),
-            ("Content-Length", str(len(body))),
             ("Content-Disposition", f'attachment; filename="minilink-{stamp}.jsonl"'),
             ("Cache-Control", "no-store"),
             ("X-Content-Type-Options", "nosniff"),
         ),
-        body,
+        stream=pieces(),
     )

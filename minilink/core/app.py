@@ -179,7 +179,7 @@ class App:
             except Exception as failure:  # a failing reporter must not fail the answer
                 _report_to_log(failure)
             response = _INTERNAL_ERROR
-        if request.method == "HEAD" and response.body:
+        if request.method == "HEAD" and (response.body or response.stream is not None):
             response = Response(response.status, response.headers)
         return response
 

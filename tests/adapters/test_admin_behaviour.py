@@ -118,6 +118,10 @@ def _admin_session(c: Client) -> None:
     see_other(created, "links/docs")
     text = page(s.get("/admin/links/docs"))
     assert "&lt;b&gt;Docs&lt;/b&gt;" in text and "<b>Docs" not in text
+    # The export, streamed (no Content-Length: the server frames it).
+    export = s.get("/admin/export")
+    assert export.status == 200 and export.header("content-length") is None
+    assert export.body.count(b"\n") == 2 and b'"code":"docs"' in export.body
     # Search and filter.
     assert "/admin/links/docs" in page(s.get("/admin/links?q=docs&tag=work"))
     assert "/admin/links/docs" not in page(s.get("/admin/links?q=nothing"))
@@ -152,6 +156,10 @@ def _admin_session(c: Client) -> None:
     assert s.cookie is None
     see_other(s.get("/admin/", cookie=kept), "signin")
     assert s.post("/admin/new", {"url": "https://example.com/"}, cookie=kept).status == 403
+
+
+# The same session mounted under a prefix: the cookie's Path and every link follow it.
+ADMIN_SCENARIOS.append(Scenario("admin-session-under-s", _admin_session, root="/s"))
 
 
 @admin_scenario("admin-import-export-and-limits")

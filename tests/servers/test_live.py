@@ -57,7 +57,7 @@ from minilink.testing.clients import (
 
 #: The shared scenarios and the management pages' whole session (their other scenario
 #: adds nothing a server could change, and every case here costs a server's time).
-SCENARIOS = [*BEHAVIOUR, *(s for s in ADMIN_SCENARIOS if s.id == "admin-session")]
+SCENARIOS = [*BEHAVIOUR, *(s for s in ADMIN_SCENARIOS if s.id.startswith("admin-session"))]
 
 #: Server configurations: (kind, mount), bare and under ``/s`` where the server can
 #: (``live_servers.MOUNTS`` says where it cannot, and why).
