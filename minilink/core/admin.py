@@ -952,6 +952,10 @@ def _transfer() -> Any:
     return import_module("minilink.transfer")
 
 
+#: Refused codes named on the import's summary (the rest are counted).
+_REFUSED_SHOWN = 50
+
+
 def _import(ctx: _Context, segments: list[str]) -> Response:
     if ctx.request.method != "POST":
         return _import_page(ctx, 200, {}, "jsonl")
@@ -973,27 +977,45 @@ def _import(ctx: _Context, segments: list[str]) -> Response:
         return _import_page(ctx, 400, errors, kind)
     assert upload is not None
     transfer = _transfer()
-    text = upload[1].decode("utf-8", "surrogateescape")
+    lines = upload[1].decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    config = ctx.app.config
+    store = ctx.app.shortener.store
     try:
-        result = transfer.import_links(
-            ctx.app.shortener.store,
-            text.splitlines(keepends=True),
-            format=kind,
-            config=ctx.app.config,
-        )
+        # The whole file is read (and checked) first: it is within max_body_bytes, and
+        # a line that cannot be read then leaves the store as it was.
+        if kind == "jsonl":
+            entries = list(transfer.read_jsonl(lines))
+        elif kind == "yourls":
+            entries = list(transfer.read_yourls(lines, config, now=ctx.app.shortener.clock()))
+        else:
+            entries = list(transfer.read_shlink(lines, config))
     except ValueError as exc:
-        errors["file"] = f"The file could not be read: {exc}. Links before that line were imported."
+        errors["file"] = f"The file could not be read, so nothing was imported: {exc}."
         return _import_page(ctx, 400, errors, kind)
+    taken = [entry[0].code for entry in entries if store.get(entry[0].code) is not None]
+    refusing = set(taken)
+    stored = store.restore(entry for entry in entries if entry[0].code not in refusing)
+    # A code taken between the look and the restore is refused by the store all the same.
+    refused = len(entries) - stored
     summary = (
-        f'<div class="card" role="status"><h2>Imported</h2><p><strong>{result.stored:,}</strong> '
-        f"of {result.read:,} links read were imported."
-        + (
-            f" {result.skipped:,} were refused: their codes are already taken here."
-            if result.skipped
-            else ""
-        )
-        + "</p></div>"
+        '<div class="card" role="status"><h2>Imported</h2>'
+        f"<p><strong>{stored:,}</strong> of {len(entries):,} links read were imported.</p>"
     )
+    if refused:
+        shown = taken[:_REFUSED_SHOWN]
+        more = "" if len(taken) <= _REFUSED_SHOWN else f" and {len(taken) - _REFUSED_SHOWN:,} more"
+        summary += (
+            f"<p>{refused:,} were refused: their codes are already taken here "
+            "(a code is never reused, not even a deleted link's).</p>"
+            + (
+                "<p>Refused: "
+                + ", ".join(f"<code>{ui.e(code)}</code>" for code in shown)
+                + f"{more}.</p>"
+                if shown
+                else ""
+            )
+        )
+    summary += "</div>"
     return _import_page(ctx, 200, {}, kind, summary)
 
 

@@ -691,7 +691,8 @@ def test_export_then_import_round_trips(admin: Admin) -> None:
     assert other.app.shortener.resolve("one").title == HOSTILE
     # Again: refused, the code is taken.
     again = _upload(other, {"csrf": token, "format": "jsonl"}, export.body)
-    assert b"1 were refused: their codes are already taken here." in again.body
+    assert b"1 were refused: their codes are already taken here" in again.body
+    assert b"Refused: <code>one</code>." in again.body
 
 
 def test_the_export_streams_page_by_page(admin: Admin) -> None:
@@ -717,8 +718,11 @@ def test_import_reads_yourls_and_says_why_a_file_is_refused(admin: Admin) -> Non
     response = _upload(admin, {"csrf": token, "format": "yourls"}, csv)
     assert response.status == 200, response.body[:2000]
     assert admin.app.shortener.resolve("yo").hits == 4
-    bad = _upload(admin, {"csrf": token, "format": "jsonl"}, b'{"code": "<b>x</b>"}\n')
+    good = b'{"code":"fine","url":"https://example.com/","created_at":"2026-01-01T00:00:00Z"}'
+    bad = _upload(admin, {"csrf": token, "format": "jsonl"}, good + b'\n{"code": "<b>x</b>"}\n')
     assert bad.status == 400
+    assert b"line 2" in bad.body and b"nothing was imported" in bad.body
+    assert admin.app.shortener.store.get("fine") is None
     assert b'id="file-error"' in bad.body
     assert b"<b>x" not in bad.body
     assert _upload(admin, {"csrf": "nope", "format": "jsonl"}, b"").status == 403
