@@ -790,3 +790,99 @@ def test_head_answers_as_get(admin: Admin) -> None:
 
 def test_the_admin_path_is_no_link_code(app: App) -> None:
     assert "admin" in __import__("minilink.core.codes", fromlist=["RESERVED"]).RESERVED
+
+
+_KIND = "multipart/form-data; boundary=XyZ"
+_A = b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            b"".join(_A.replace(b'"a"', f'"a{i}"'.encode()) for i in range(11)) + b"--XyZ--",
+            id="too-many-parts",
+        ),
+        pytest.param(_A + b"--XyZjunk\r\n--XyZ--", id="delimiter-without-line-break"),
+        pytest.param(b"--XyZ\r\nContent-Disposition: form-data; name=a\r\n--XyZ--", id="no-end"),
+        pytest.param(_A + _A + b"--XyZ--", id="field-twice"),
+        pytest.param(b"--XyZ\r\nX-\xff: 1\r\n\r\nx\r\n--XyZ--", id="header-not-utf8"),
+        pytest.param(b"--XyZ\r\nX-Other: 1\r\n\r\nx\r\n--XyZ--", id="other-header-only"),
+        pytest.param(
+            b"--XyZ\r\nContent-Disposition: form-data; flag; x=1\r\n\r\nx\r\n--XyZ--",
+            id="disposition-without-name",
+        ),
+        pytest.param(
+            b"--XyZ\r\nContent-Disposition: attachment; name=a\r\n\r\nx\r\n--XyZ--",
+            id="not-form-data",
+        ),
+    ],
+)
+def test_malformed_multipart_parts_are_400(admin: Admin, body: bytes) -> None:
+    response = admin.send(
+        "POST",
+        "/admin/import",
+        body=body,
+        headers={"content-type": _KIND, "origin": "http://sho.rt"},
+    )
+    assert response.status == 400, response.body[:500]
+
+
+def test_an_import_needs_a_file_and_reads_shlink(admin: Admin) -> None:
+    token = admin.csrf("/admin/import")
+    body = (
+        f'--XyZ\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{token}\r\n'
+        '--XyZ\r\nContent-Disposition: form-data; name="format"\r\n\r\njsonl\r\n--XyZ--\r\n'
+    ).encode()
+    response = admin.send(
+        "POST",
+        "/admin/import",
+        body=body,
+        headers={"content-type": _KIND, "origin": "http://sho.rt"},
+    )
+    assert response.status == 400 and b'id="file-error"' in response.body
+    csv = (
+        b"shortCode,longUrl,createdAt,visits\r\n"
+        b"sh,https://example.com/sh,2024-01-01T00:00:00Z,3\r\n"
+    )
+    shlink = _upload(admin, {"csrf": token, "format": "shlink"}, csv)
+    assert shlink.status == 200, shlink.body[:3000]
+    assert admin.app.shortener.resolve("sh").hits == 3
+
+
+def test_signin_edge_cases(admin: Admin) -> None:
+    # Signed in already: the sign-in page sends to the overview.
+    assert admin.get("/admin/signin").status == 303
+    twice = admin.send(
+        "POST",
+        "/admin/signin",
+        body=b"token=a&token=b",
+        headers={"content-type": FORM, "origin": "http://sho.rt"},
+    )
+    assert twice.status == 400 and b"more than once" in twice.body
+
+
+def test_list_and_edit_edge_cases() -> None:
+    app, _ = make_app()
+    admin = Admin(app)
+    admin.sign_in()
+    code = admin.create(url="https://example.com/a", max_visits="1")
+    app.shortener.visit(code)
+    assert b"Expired" in admin.get("/admin/links", "state=expired").body
+    assert admin.get("/admin/links", "sort=weird").status == 400
+    assert admin.get("/admin/links", "q=" + "x" * 1001).status == 400
+    token = admin.csrf(f"/admin/links/{code}")
+    bad = admin.post(
+        f"/admin/links/{code}", {"csrf": token, "revision": "x", "url": "https://e.x/"}
+    )
+    assert bad.status == 400
+    fallback = admin.post(
+        f"/admin/links/{code}",
+        {"csrf": token, "revision": "0", "url": "https://example.com/a", "fallback_url": "x"},
+    )
+    assert fallback.status == 400 and b'id="fallback_url-error"' in fallback.body
+    app.shortener.delete(code)
+    gone = admin.post(
+        f"/admin/links/{code}", {"csrf": token, "revision": "0", "url": "https://e.x/"}
+    )
+    assert gone.status == 410
