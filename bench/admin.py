@@ -12,7 +12,8 @@ against the target of 100 ms each:
 * ``list``: ``/admin/links``, the first page of 50 (newest first);
 * ``list-page-2``: the page after it (``?after=``, the cursor the "Next" link carries);
 * ``search``: ``/admin/links?q=<word>``, a word ~0.1% of the links carry;
-* ``search-tag``: ``/admin/links?tag=python&sort=hits``;
+* ``search-tag``: ``/admin/links?tag=python`` (what the tags page links to), and
+  ``tag-by-hits``: the same most visited first (every link of the tag is read);
 * ``list-by-hits``: the whole list most visited first (no target: no store keeps an
   index on hits, so every link is read; what the overview's "most visited" costs too);
 * ``link``: ``/admin/links/<code>``, a link's page (its 30-day chart, the QR code);
@@ -54,7 +55,8 @@ def pages(store: Store) -> dict[str, str]:
         "list": "/admin/links",
         "list-page-2": f"/admin/links?after={first[-1].code}",
         "search": f"/admin/links?q={NEEDLE}",
-        "search-tag": "/admin/links?tag=python&sort=hits",
+        "search-tag": "/admin/links?tag=python",
+        "tag-by-hits": "/admin/links?tag=python&sort=hits",
         "list-by-hits": "/admin/links?sort=hits",
         "link": f"/admin/links/{some}",
         "link-365": f"/admin/links/{some}?days=365",
