@@ -194,9 +194,7 @@ def table(caption: str, head: Sequence[str], rows: Sequence[Sequence[str]], klas
     heads = "".join(f'<th scope="col">{h}</th>' for h in head)
     # data-label: a phone shows each row as a card, every cell named by its column.
     body = "".join(
-        "<tr>"
-        + "".join(f'<td data-label="{e(h)}">{c}</td>' for h, c in zip(head, row))
-        + "</tr>"
+        "<tr>" + "".join(f'<td data-label="{e(h)}">{c}</td>' for h, c in zip(head, row)) + "</tr>"
         for row in rows
     )
     return (
