@@ -11,7 +11,8 @@ Rules (asgiref ``specs/www.rst`` and ``specs/lifespan.rst``):
 * The body is received until ``App.body_size(headers)`` bytes have arrived or the
   client says there is no more; reading stops once there is enough.
 * The ``Response`` is sent as ``http.response.start`` (int status, lower-cased byte
-  header names, the only change: ASGI requires it) and one ``http.response.body``.
+  header names, the only change: ASGI requires it) and one ``http.response.body``
+  (a streamed download: one per piece, see ``minilink.core.http``).
 * Importing the module checks ``MINILINK_*`` and the store URL, and ends the process
   with one sentence on stderr if they are bad (see ``_lazy``), so the server never
   starts; ``create_app`` raises ``ValueError`` instead.
@@ -33,7 +34,7 @@ Rules (asgiref ``specs/www.rst`` and ``specs/lifespan.rst``):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, MutableMapping
+from collections.abc import Awaitable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
 
@@ -162,7 +163,26 @@ class ASGIApp(LazyApp):
                 "headers": list(self._encoded_headers(response)),  # a list of its own
             }
         )
+        if response.stream is not None:
+            await self._stream(response.stream, send)
+            return
         await send({"type": "http.response.body", "body": response.body})
+
+    async def _stream(self, stream: Iterable[bytes], send: Send) -> None:
+        """Send a download piece by piece, each read in the store's thread when the
+        store blocks (the pieces are its pages)."""
+        pieces = iter(stream)
+        blocking = self.app.shortener.store.blocking
+        loop = asyncio.get_running_loop()
+        while True:
+            if blocking:
+                piece = await loop.run_in_executor(self._executor(), next, pieces, None)
+            else:
+                piece = next(pieces, None)
+            if piece is None:
+                break
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
 
     def _encoded_headers(self, response: Response) -> tuple[tuple[bytes, bytes], ...]:
         """The headers as ASGI wants them: lower-case byte names, byte values.

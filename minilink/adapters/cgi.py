@@ -16,7 +16,8 @@ Rules:
   before the answer, as fcgiwrap turns a script that leaves it unread into a 502
   (``_drain``).
 * The answer is ``Status: <code> <reason>``, the core's headers unchanged, a blank line
-  and the body, written as bytes to stdout. Always sending ``Status`` matters: a
+  and the body (a streamed download: piece by piece), written as bytes to stdout.
+  Always sending ``Status`` matters: a
   ``Location`` without it is a *local* redirect for Apache (RFC 3875 §6.2.2).
 * A configuration the app cannot start with (a bad ``MINILINK_*`` value, a store that
   cannot be opened) is answered with a fixed plain-text 500, and the one sentence
@@ -169,6 +170,9 @@ def _write(out: BinaryIO, response: Response) -> None:
     lines.extend(f"{name}: {value}\r\n" for name, value in response.headers)
     lines.append("\r\n")
     out.write("".join(lines).encode("latin-1") + response.body)
+    if response.stream is not None:  # a download, piece by piece
+        for piece in response.stream:
+            out.write(piece)
     out.flush()
 
 

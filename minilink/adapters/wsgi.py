@@ -5,7 +5,8 @@ Rules:
 * Only translation: the environ becomes a ``Request`` (see ``_environ``), the
   ``Response`` goes to ``start_response`` with its status line and headers exactly as
   the core made them (``Content-Length`` set, HEAD bodies stripped, values checked),
-  and the body is returned as a one-item list. Nothing here alters a header.
+  and the body is returned as a one-item list (a streamed download: its iterable of
+  pieces, see ``minilink.core.http``). Nothing here alters a header.
 * ``wsgi.input`` is read for exactly ``App.body_size(headers)`` bytes, never past the
   declared ``Content-Length`` (PEP 3333 forbids it, and some servers would block).
 * ``application`` builds its ``App`` from ``MINILINK_*`` on the first request (see
@@ -44,6 +45,8 @@ class WSGIApp(LazyApp):
         )
         response = app.handle(request)
         start_response(response.status_line, list(response.headers))
+        if response.stream is not None:
+            return response.stream  # a download, piece by piece
         return [response.body]
 
 

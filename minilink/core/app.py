@@ -80,7 +80,7 @@ _GET = ("GET", "HEAD")
 #: segments)`` (the segments after its own) and may have ``error(app, request, exc,
 #: extra)`` to answer its errors in its own form (the API answers JSON); without one,
 #: errors are HTML pages. A new family of pages is one module and one line here.
-FAMILIES = {"api": "minilink.core.api"}
+FAMILIES = {"api": "minilink.core.api", "admin": "minilink.core.admin"}
 
 
 def _segments(path: str) -> list[str]:
@@ -179,7 +179,7 @@ class App:
             except Exception as failure:  # a failing reporter must not fail the answer
                 _report_to_log(failure)
             response = _INTERNAL_ERROR
-        if request.method == "HEAD" and response.body:
+        if request.method == "HEAD" and (response.body or response.stream is not None):
             response = Response(response.status, response.headers)
         return response
 

@@ -80,6 +80,8 @@ class Config:
     #: Persistent servers keep hits in memory this long before writing them (and may
     #: show another process's change this late); 0 writes every hit at once.
     hit_flush_seconds: float = 1.0
+    #: Hours an admin session of the management pages may stay unused before it ends.
+    admin_session_hours: int = 12
 
     #: ``config.replace(**changes)``: a copy with some settings changed (and checked).
     replace = replace
@@ -106,6 +108,8 @@ class Config:
                 raise ValueError(f"MINILINK_{name.upper()} must be a positive number")
         if not 0 <= self.hit_flush_seconds <= 60:
             raise ValueError("MINILINK_HIT_FLUSH_SECONDS must be from 0 to 60")
+        if not 1 <= self.admin_session_hours <= 24 * 366:
+            raise ValueError("MINILINK_ADMIN_SESSION_HOURS must be from 1 to 8784")
         if self.rate_limit < 0 or self.rate_window < 1:
             raise ValueError("MINILINK_RATE_LIMIT must look like 30/60 (creations/seconds) or 0")
         if not self.allowed_schemes:
@@ -157,7 +161,10 @@ class Config:
             value = get(name.upper())
             if value is not None:
                 values[name] = value
-        for name in ("redirect_status", "code_length", "max_url_length", "max_body_bytes"):
+        for name in (
+            *("redirect_status", "code_length", "max_url_length", "max_body_bytes"),
+            "admin_session_hours",
+        ):
             number = integer(name.upper())
             if number is not None:
                 values[name] = number

@@ -20,6 +20,13 @@ A ``Response`` is final: the core has set ``Content-Length`` (on every status bu
 which must not have one, RFC 9110 §8.6), stripped the body of a
 HEAD answer and checked that no header value contains CR, LF or NUL, so adapters
 never need to look inside it.
+
+One kind of answer is sent in pieces: a ``Response`` with a ``stream`` (an iterable
+of bytes, ``body`` empty, no ``Content-Length``) is a download too large to hold in
+memory (the admin's export). Adapters write each piece as it comes (WSGI: the
+iterable itself; ASGI: one ``http.response.body`` per piece; CGI: each piece to
+stdout); the server frames it (chunked, or by closing the connection). A stream is
+read where the store is (ASGI: in the store's thread when the store blocks).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from minilink.core.errors import MethodNotAllowed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from typing import Optional
 
 __all__ = [
@@ -96,11 +103,15 @@ class Request:
 
 @frozen
 class Response:
-    """One HTTP response: an int status, header pairs in order, and the body bytes."""
+    """One HTTP response: an int status, header pairs in order, and the body bytes
+    (or, for a streamed download, its pieces in ``stream``)."""
 
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    #: The body in pieces, for a download too large for memory (see the module
+    #: docstring); ``None`` for every other answer.
+    stream: Optional[Iterable[bytes]] = None
 
     def __post_init__(self) -> None:
         # A header value with CR/LF/NUL would let stored data inject headers; the

@@ -545,8 +545,9 @@ def _day(day: str) -> str:
 def chart(daily: tuple[tuple[str, int], ...]) -> str:
     """A bar chart of ``(YYYY-MM-DD, hits)`` pairs as inline SVG, with its text
     equivalent: a one-sentence summary (the SVG's accessible name) and a table."""
-    width, height, gap = 300, 64, 2
     days = len(daily)
+    # A year of days fits no gaps into 300 units: wider, and bars touching.
+    width, height, gap = (300, 64, 2) if days <= 100 else (max(300, days), 64, 0)
     most = max((hits for _, hits in daily), default=0)
     total = sum(hits for _, hits in daily)
     bar = (width - gap * (days - 1)) / days if days else width

@@ -226,6 +226,22 @@ class Store:
         """
         raise NotImplementedError
 
+    def totals(self, since: str) -> tuple[int, list[tuple[str, int]]]:
+        """The number of links that are not tombstones, and the hits of all links
+        per day on days ``>= since`` (``YYYY-MM-DD``), oldest first, days with hits
+        only: the figures of the admin overview."""
+        raise NotImplementedError
+
+    def counted(self, key: str, window: int) -> int:
+        """How many events ``allow`` counted for ``key`` in ``window`` (0 when none, or
+        when that window was dropped); a read that counts nothing.
+
+        With it a caller can keep a mark that only reading must not set (the admin
+        pages' ended sessions) and look at a limit before spending it (failed
+        sign-ins are counted only when they fail).
+        """
+        raise NotImplementedError
+
     def ping(self) -> None:
         """Return if the store answers; raise ``StoreUnavailable`` otherwise."""
         raise NotImplementedError

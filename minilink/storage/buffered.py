@@ -361,6 +361,22 @@ class BufferedStore(Store):
     def allow(self, key: str, window: int, limit: int) -> bool:
         return self.store.allow(key, window, limit)
 
+    def totals(self, since: str) -> tuple[int, list[tuple[str, int]]]:
+        # Under the flush lock no hit is in flight, so none is counted twice; this
+        # process's pending hits are added, other processes' may lag by their flush.
+        with self._flush_lock:
+            links, stored = self.store.totals(since)
+            days = dict(stored)
+            with self._lock:
+                for counters in self._pending.values():
+                    for day, n in counters.items():
+                        if day >= since:
+                            days[day] = days.get(day, 0) + n
+        return links, sorted(days.items())
+
+    def counted(self, key: str, window: int) -> int:
+        return self.store.counted(key, window)
+
     def ping(self) -> None:
         self.store.ping()
 

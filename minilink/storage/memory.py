@@ -229,6 +229,20 @@ class MemoryStore(Store):
             windows[window] = counted + 1
             return True
 
+    def totals(self, since: str) -> tuple[int, list[tuple[str, int]]]:
+        with self._lock:
+            links = sum(1 for link in self._links.values() if link.deleted_at is None)
+            days: dict[str, int] = {}
+            for counters in self._daily.values():
+                for day, hits in counters.items():
+                    if day >= since:
+                        days[day] = days.get(day, 0) + hits
+        return links, sorted(days.items())
+
+    def counted(self, key: str, window: int) -> int:
+        with self._lock:
+            return self._windows.get(key, {}).get(window, 0)
+
     def ping(self) -> None:
         return None
 

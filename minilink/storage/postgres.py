@@ -378,6 +378,11 @@ _RECENT_AFTER = (
     " AND seq < (SELECT seq FROM minilink_links WHERE code = %s) ORDER BY seq DESC LIMIT %s"
 )
 _TAGS = "SELECT tag, count(*) FROM minilink_tags WHERE live GROUP BY tag ORDER BY tag"
+_TOTAL_LINKS = "SELECT count(*) FROM minilink_links WHERE deleted_at IS NULL"
+_TOTAL_DAYS = (
+    "SELECT day, sum(hits) FROM minilink_daily WHERE day >= %s::date GROUP BY day ORDER BY day"
+)
+_COUNTED = "SELECT count FROM minilink_ratelimit WHERE key = %s AND win = %s"
 _ALLOW = (
     "WITH pruned AS (DELETE FROM minilink_ratelimit WHERE key = %(key)s AND win < %(win)s)"
     " INSERT INTO minilink_ratelimit AS r (key, win, count) VALUES (%(key)s, %(win)s, 1)"
@@ -795,6 +800,22 @@ class PostgresStore(Store):
             return False
         params = {"key": key, "win": window, "limit": limit}
         return self._run(lambda conn: conn.execute(_ALLOW, params).fetchone() is not None)
+
+    def totals(self, since: str) -> tuple[int, list[tuple[str, int]]]:
+        def read(conn: _Connection) -> tuple[int, list[tuple[str, int]]]:
+            row = conn.execute(_TOTAL_LINKS).fetchone()
+            days = conn.execute(_TOTAL_DAYS, (since,)).fetchall()
+            links = 0 if row is None else int(row[0])
+            return links, [(day.isoformat(), int(hits)) for day, hits in days]
+
+        return self._run(read, retry=True)
+
+    def counted(self, key: str, window: int) -> int:
+        def read(conn: _Connection) -> int:
+            row = conn.execute(_COUNTED, (key, window)).fetchone()
+            return 0 if row is None else int(row[0])
+
+        return self._run(read, retry=True)
 
     def ping(self) -> None:
         self._run(lambda conn: conn.execute("SELECT 1").fetchone(), retry=True)

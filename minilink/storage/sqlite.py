@@ -370,6 +370,9 @@ _RESTORE_DAY = (
 #: Links per page of export() and per transaction of restore().
 _BATCH = 1000
 _ALLOW_PRUNE = "DELETE FROM ratelimit WHERE key = ? AND win < ?"
+_TOTAL_LINKS = "SELECT count(*) FROM links WHERE deleted_at IS NULL"
+_TOTAL_DAYS = "SELECT day, sum(hits) FROM daily WHERE day >= ? GROUP BY day ORDER BY day"
+_COUNTED = "SELECT count FROM ratelimit WHERE key = ? AND win = ?"
 _ALLOW_COUNT = (
     "INSERT INTO ratelimit (key, win, count) VALUES (?, ?, 1)"
     " ON CONFLICT (key, win) DO UPDATE SET count = count + 1 WHERE count < ?"
@@ -1062,6 +1065,21 @@ class SQLiteStore(Store):
             return conn.execute(_ALLOW_COUNT, (key, window, limit)).rowcount == 1
 
         return self._run(transaction, write=True)
+
+    def totals(self, since: str) -> tuple[int, list[tuple[str, int]]]:
+        def read(conn: sqlite3.Connection) -> tuple[int, list[tuple[str, int]]]:
+            links = int(conn.execute(_TOTAL_LINKS).fetchone()[0])
+            days = [(day, int(hits)) for day, hits in conn.execute(_TOTAL_DAYS, (since,))]
+            return links, days
+
+        return self._run(self._snapshot(read), write=False)
+
+    def counted(self, key: str, window: int) -> int:
+        def read(conn: sqlite3.Connection) -> int:
+            row = conn.execute(_COUNTED, (key, window)).fetchone()
+            return 0 if row is None else int(row[0])
+
+        return self._run(read, write=False)
 
     def ping(self) -> None:
         def read(conn: sqlite3.Connection) -> None:

@@ -128,6 +128,8 @@ _CALLS: dict[str, Callable[[Store], object]] = {
     "delete": lambda s: s.delete("u", T0),
     "recent": lambda s: s.recent(5),
     "allow": lambda s: s.allow("k", 1, 1),
+    "counted": lambda s: s.counted("k", 1),
+    "totals": lambda s: s.totals(DAY),
     "ping": lambda s: s.ping(),
     "export": lambda s: list(s.export()),
     "restore": lambda s: s.restore([(make_link("u"), ())]),
@@ -487,6 +489,29 @@ class StoreContract:
         assert store.allow("one", 7, 1)
         assert not store.allow("one", 7, 1)
         assert store.allow("two", 7, 1)
+
+    def test_counted_reads_what_allow_counted_and_counts_nothing(self, store: Store) -> None:
+        assert store.counted("reader", 5) == 0
+        assert store.allow("reader", 5, 3)
+        assert store.allow("reader", 5, 3)
+        assert [store.counted("reader", 5) for _ in range(3)] == [2, 2, 2]
+        assert store.counted("reader", 6) == 0
+        assert store.counted("other", 5) == 0
+        assert store.allow("reader", 5, 3)  # reading spent none of the limit
+        assert not store.allow("reader", 5, 3)
+        assert store.counted("reader", 5) == 3
+
+    def test_totals_count_links_and_hits_per_day(self, store: Store) -> None:
+        assert store.totals("2000-01-01") == (0, [])
+        for code in ("a", "b", "c"):
+            store.insert(make_link(code))
+        store.hit("a", "2026-11-27", count=2)
+        store.hit("a", "2026-11-28")
+        store.hit("b", "2026-11-28", count=4)
+        store.hit("c", "2026-11-26")
+        store.delete("c", T0)
+        assert store.totals("2026-11-27") == (2, [("2026-11-27", 2), ("2026-11-28", 5)])
+        assert store.totals("2026-11-29") == (2, [])
 
     def test_allow_with_limit_zero_refuses(self, store: Store) -> None:
         assert not store.allow("k", 1, 0)

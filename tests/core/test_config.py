@@ -32,6 +32,7 @@ def test_every_variable_is_read() -> None:
         "MINILINK_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16",
         "MINILINK_CRAWLERS": "Bot1,Bot2",
         "MINILINK_HIT_FLUSH_SECONDS": "0.5",
+        "MINILINK_ADMIN_SESSION_HOURS": "3",
     }
     assert set(env) == set(Config.variables())
     config = Config.from_env(env)
@@ -52,6 +53,7 @@ def test_every_variable_is_read() -> None:
         trusted_proxies=("10.0.0.1", "192.168.0.0/16"),
         crawlers=("Bot1", "Bot2"),
         hit_flush_seconds=0.5,
+        admin_session_hours=3,
     )
 
 

@@ -43,7 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters"))
 
 import live_servers
 from helpers import BASE_ENV, Scenario, app_headers
-from test_behaviour import SCENARIOS
+from test_admin_behaviour import ADMIN_SCENARIOS
+from test_behaviour import SCENARIOS as BEHAVIOUR
 
 from minilink.testing.cgi_entry import WRAP_VAR
 from minilink.testing.clients import (
@@ -53,6 +54,10 @@ from minilink.testing.clients import (
     Result,
     make_clients,
 )
+
+#: The shared scenarios and the management pages' whole session (their other scenario
+#: adds nothing a server could change, and every case here costs a server's time).
+SCENARIOS = [*BEHAVIOUR, *(s for s in ADMIN_SCENARIOS if s.id.startswith("admin-session"))]
 
 #: Server configurations: (kind, mount), bare and under ``/s`` where the server can
 #: (``live_servers.MOUNTS`` says where it cannot, and why).

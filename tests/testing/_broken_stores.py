@@ -67,6 +67,27 @@ class OverwriteOnInsert(Broken):
         return stored
 
 
+class CountedCounts(Broken):
+    """``counted`` counts an event as ``allow`` does (a read that writes)."""
+
+    caught_by = ("test_counted_reads_what_allow_counted_and_counts_nothing",)
+
+    def counted(self, key: str, window: int) -> int:
+        before = super().counted(key, window)
+        self.allow(key, window, 10**6)
+        return before
+
+
+class TotalsCountTombstones(Broken):
+    """``totals`` counts deleted links among the links."""
+
+    caught_by = ("test_totals_count_links_and_hits_per_day",)
+
+    def totals(self, since: str) -> tuple[int, list[tuple[str, int]]]:
+        _, days = super().totals(since)
+        return len(self._links), days
+
+
 class TombstoneFreesItsCode(Broken):
     """``insert`` takes a tombstone's code (a unique index on live links only)."""
 
@@ -1391,7 +1412,7 @@ class _DriverErrors(Store):
 _CALLED = frozenset(
     (
         *("insert", "get", "hit", "daily", "delete", "recent", "allow", "ping", "export"),
-        *("restore", "update", "search", "tags", "changes", "lookup"),
+        *("restore", "update", "search", "tags", "changes", "lookup", "counted", "totals"),
     )
 )
 
