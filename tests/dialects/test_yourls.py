@@ -7,7 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import SIGNATURE, Dialects
+from dialect_helpers import SIGNATURE, Dialects
 
 from minilink.dialects.yourls import NONCE_LIFE, VERSION, hash_function
 
