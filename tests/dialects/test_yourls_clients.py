@@ -23,6 +23,8 @@ from dialect_helpers import SIGNATURE
 yourls = pytest.importorskip("yourls")
 
 SERVERS = ["gunicorn-sync", "uvicorn", "lighttpd-cgi"]
+#: Real servers and their start-up: a few seconds in all.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module", params=SERVERS)
