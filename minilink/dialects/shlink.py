@@ -663,7 +663,8 @@ def _list(app: App, request: Request) -> Response:
         raise _invalid("tagsMode", "tagsMode must be any or all.")
     order = _one(fields, "orderBy") or "dateCreated-DESC"
     field, _, direction = order.partition("-")
-    if field not in _ORDER_FIELDS or direction not in ("ASC", "DESC", ""):
+    direction = direction or "ASC"  # as Shlink reads "visits" alone
+    if field not in _ORDER_FIELDS or direction not in ("ASC", "DESC"):
         raise _invalid("orderBy", f"orderBy is one of {', '.join(_ORDER_FIELDS)}, -ASC or -DESC.")
     start = _moment(_one(fields, "startDate") or None, "startDate")
     end = _moment(_one(fields, "endDate") or None, "endDate")

@@ -550,9 +550,12 @@ def output(mode: str, result: dict[str, Any]) -> Response:
     simple = payload.pop("simple", None)
     status = _status(payload)
     if mode == "json":
-        # PHP's json_encode: compact, ASCII only, and "/" written as "\/".
-        body = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
-        return _answer(status, "application/json", body.replace("/", "\\/").encode("ascii"))
+        # PHP's json_encode: compact, ASCII only, and "/" written as "\/"; "<", ">" and
+        # "&" as \u escapes too (the same JSON), so no answer holds markup to sniff.
+        text = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
+        for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+            text = text.replace(char, escape)
+        return _answer(status, "application/json", text.encode("ascii"))
     if mode == "xml":
         return _answer(status, "application/xml", xml(payload).encode("utf-8"))
     return _answer(status, "text/plain", ("" if simple is None else str(simple)).encode("utf-8"))

@@ -404,3 +404,9 @@ def test_protected_link_hides_its_target(dialects: Dialects) -> None:
     read = body(dialects.shlink("GET", f"{V3}/short-urls/pw"))
     assert read["longUrl"] == ""
     assert b"secret" not in dialects.shlink("GET", f"{V3}/short-urls").body
+
+
+def test_nul_in_a_short_code(dialects: Dialects) -> None:
+    response = dialects.shlink("GET", f"{V3}/short-urls/a\x00b")
+    assert response.status == 404
+    assert body(response)["type"] == ERR + "short-url-not-found"

@@ -370,3 +370,17 @@ def test_methods(dialects: Dialects) -> None:
     assert response.header("allow") == "GET, HEAD, POST"
     head = dialects.request("HEAD", "/yourls-api.php", f"action=version&signature={SIGNATURE}")
     assert head.status == 200 and head.body == b""
+
+
+def test_multipart_part_limit(dialects: Dialects) -> None:
+    parts = "".join(
+        f'--b\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\n1\r\n' for i in range(101)
+    )
+    body = (parts + "--b--\r\n").encode()
+    response = dialects.request(
+        "POST",
+        "/yourls-api.php",
+        body=body,
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert response.status == 400 and b"at most 100 parts" in response.body
