@@ -44,6 +44,9 @@ Where minilink differs on purpose (each answer keeps YOURLS's shape):
 * no client address is kept, so ``ip`` is always empty; times are UTC;
 * a known URL is ``error:url`` with the existing link and HTTP 200 (``statusCode``
   ``200``), so that clients reading the status line take the link they are given;
+  known means shortened before without keyword or title (minilink's dedupe rule,
+  answered from the store's index): with a keyword, a new alias is made, and with a
+  title a new link, where YOURLS would refuse the URL as known;
 * a password-protected link is not expanded (403); expired and deleted links are
   not found (404).
 """
@@ -307,57 +310,47 @@ def _target(app: App, request: Request, url: str) -> tuple[Optional[str], dict[s
         return None, _failure("error:noloop", "URL is a short URL")
 
 
-def _existing(app: App, url: str) -> Optional[Link]:
-    """The oldest live link to ``url``, if any (YOURLS keeps one link per URL)."""
-    search = Search(now=app.shortener.clock(), text=url, state="live", limit=1000)
-    found = None
-    for link in app.shortener.store.search(search):
-        if link.url == url and link.password_hash is None:
-            found = link  # newest first: the last one is the oldest
-    return found
-
-
 def _shorturl(app: App, request: Request, fields: dict[str, str]) -> dict[str, Any]:
     url, failure = _target(app, request, fields.get("url", ""))
     if url is None:
         return failure
     origin = app.site.origin(request)
     app.shortener.check_rate(app.site.client(request))
-    existing = _existing(app, url)
-    if existing is not None:
-        site = origin.split("://", 1)[-1]
-        title = existing.title or existing.url
-        return {
-            "status": "fail",
-            "code": "error:url",
-            "message": f"{_trim(url)} already exists in database (short URL: "
-            f"{site}/{existing.code})",
-            "errorCode": "",
-            "statusCode": "200",
-            "url": {
-                "keyword": existing.code,
-                "url": existing.url,
-                "title": title,
-                "date": _date(existing),
-                "ip": "",
-                "clicks": str(existing.hits),
-            },
-            "title": title,
-            "shorturl": f"{origin}/{existing.code}",
-            "simple": f"{origin}/{existing.code}",
-        }
     keyword = fields.get("keyword") or None
     given_title = fields.get("title") or None
     options: dict[str, Any] = {}
     if given_title is not None:
         options["title"] = given_title[:200]
     try:
-        link, _ = app.shortener.create(url, alias=keyword, own=app.site.own(request), **options)
+        link, created = app.shortener.create(
+            url, alias=keyword, own=app.site.own(request), **options
+        )
     except (InvalidAlias, AliasTaken) as exc:
         return _failure(
             "error:keyword",
             f"Short URL {keyword} already exists in database or is reserved ({exc.message})",
         )
+    if not created:  # a plain link to this URL exists: minilink's dedupe, by its index
+        site = origin.split("://", 1)[-1]
+        title = link.title or link.url
+        return {
+            "status": "fail",
+            "code": "error:url",
+            "message": f"{_trim(url)} already exists in database (short URL: {site}/{link.code})",
+            "errorCode": "",
+            "statusCode": "200",
+            "url": {
+                "keyword": link.code,
+                "url": link.url,
+                "title": title,
+                "date": _date(link),
+                "ip": "",
+                "clicks": str(link.hits),
+            },
+            "title": title,
+            "shorturl": f"{origin}/{link.code}",
+            "simple": f"{origin}/{link.code}",
+        }
     shown = link.title or link.url
     short = f"{origin}/{link.code}"
     return {

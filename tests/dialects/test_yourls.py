@@ -72,9 +72,7 @@ def test_shorturl_keyword_and_title(dialects: Dialects) -> None:
 def test_shorturl_known_url_is_error_url(dialects: Dialects) -> None:
     _, first = dialects.yourls_json(action="shorturl", url="https://example.com/same")
     dialects.request("GET", "/" + first["url"]["keyword"])  # one click
-    status, data = dialects.yourls_json(
-        action="shorturl", url="https://example.com/same", keyword="other"
-    )
+    status, data = dialects.yourls_json(action="shorturl", url="https://example.com/same")
     assert status == 200
     assert data["status"] == "fail"
     assert data["code"] == "error:url"
@@ -384,3 +382,13 @@ def test_multipart_part_limit(dialects: Dialects) -> None:
         headers={"content-type": "multipart/form-data; boundary=b"},
     )
     assert response.status == 400 and b"at most 100 parts" in response.body
+
+
+def test_a_keyword_or_title_makes_a_new_link_for_a_known_url(dialects: Dialects) -> None:
+    _, first = dialects.yourls_json(action="shorturl", url="https://example.com/k")
+    status, data = dialects.yourls_json(
+        action="shorturl", url="https://example.com/k", keyword="kk"
+    )
+    assert (status, data["status"], data["shorturl"]) == (200, "success", "http://sho.rt/kk")
+    _, titled = dialects.yourls_json(action="shorturl", url="https://example.com/k", title="T")
+    assert titled["status"] == "success" and titled["url"]["keyword"] != first["url"]["keyword"]
