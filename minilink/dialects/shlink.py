@@ -14,7 +14,8 @@ answers the part of it a link shortener without per-visit records can answer tru
   title and tags), ``tags[]`` with ``tagsMode`` any/all, ``orderBy``
   (``field-ASC|DESC``), ``startDate``/``endDate``, ``excludeMaxVisitsReached``,
   ``excludePastValidUntil``; ``GET /rest/v3/short-urls/shorten`` (``apiKey`` and
-  ``longUrl`` in the query, ``format=txt`` for the bare short URL) as Shlink's.
+  ``longUrl`` in the query, ``format=txt`` for the bare short URL) as Shlink's; it
+  creates a link, so it takes no HEAD (405).
 * ``/rest/v3/short-urls/{shortCode}``: ``GET``, ``PATCH`` (200), ``DELETE`` (204).
 * ``/rest/v3/tags`` and ``/rest/v3/tags/stats``; ``/rest/v3/domains``.
 * visits: ``/rest/v3/short-urls/{shortCode}/visits``, ``/rest/v3/tags/{tag}/visits``,
@@ -273,7 +274,7 @@ def route(app: App, request: Request, segments: list[str]) -> Response:
         raise NotFound("Requested route does not exist.")
     path = segments[1:]
     if path == ["short-urls", "shorten"]:
-        allow_methods(method, ("GET", "HEAD"))
+        allow_methods(method, ("GET",))  # no HEAD: a GET that creates is no safe one
         return _shorten(app, request)
     _authenticate(app, request.header("x-api-key"))
     return _dispatch(app, request, path)

@@ -25,6 +25,8 @@ cannot tell the difference except where minilink differs on purpose (below).
 * **Fields** come from the query and the form body together. A field given twice
   with different values is a 400 (PHP would silently take the last one); unknown
   fields are ignored, as YOURLS ignores them (clients send ``source``, ``callback``).
+* **HEAD** answers the reading actions as their GET; a HEAD with
+  ``action=shorturl`` is 405 (``Allow: GET, POST``), since it would create a link.
 * **Formats**: ``xml`` (the default, as in YOURLS), ``json``, ``simple`` (plain text;
   also what an unknown format gets, as in YOURLS). ``jsonp`` is not offered: 400.
 * **Actions**: ``shorturl`` (``url``, ``keyword``, ``title``), ``expand``,
@@ -60,6 +62,7 @@ from minilink.core.errors import (
     BadRequest,
     InvalidAlias,
     InvalidURL,
+    MethodNotAllowed,
     MinilinkError,
     NotFound,
     StoreUnavailable,
@@ -89,6 +92,8 @@ _NEED_FORMAT = "Need either XML or JSON format for stats"
 _FIELDS = ("action", "format", "url", "keyword", "title", "shorturl", "filter", "limit", "start")
 _AUTH_FIELDS = ("username", "password", "signature", "timestamp", "hash")
 _FORMATS = ("json", "xml", "simple")
+#: The methods of ``action=shorturl`` (HEAD is safe, and that action writes).
+_WRITE = ("GET", "POST")
 _HEADERS = (("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"))
 
 
@@ -110,6 +115,10 @@ def route(app: App, request: Request) -> Response:
             raise
         # No fields to read a format from: plain text, the status of the error.
         return _text(exc.status, f"{exc.message}\n")
+    if request.method == "HEAD" and fields.get("action") == "shorturl":
+        # HEAD is safe: it would create a link, so it is refused (the other actions
+        # only read, and answer a HEAD as their GET).
+        raise MethodNotAllowed("A HEAD request cannot create a link; use GET or POST.", _WRITE)
     mode = fields.get("format", "xml")
     if mode == "jsonp":
         return _text(400, "JSONP is not offered; ask for format=json.\n")

@@ -410,3 +410,10 @@ def test_nul_in_a_short_code(dialects: Dialects) -> None:
     response = dialects.shlink("GET", f"{V3}/short-urls/a\x00b")
     assert response.status == 404
     assert body(response)["type"] == ERR + "short-url-not-found"
+
+
+def test_shorten_takes_no_head(dialects: Dialects) -> None:
+    query = f"apiKey={API_KEY}&longUrl=https%3A%2F%2Fexample.com%2Fh"
+    response = dialects.shlink("HEAD", f"{V3}/short-urls/shorten", key=None, query=query)
+    assert (response.status, response.header("allow")) == (405, "GET")
+    assert dialects.shortener.search(state="all") == []

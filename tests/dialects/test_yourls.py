@@ -392,3 +392,9 @@ def test_a_keyword_or_title_makes_a_new_link_for_a_known_url(dialects: Dialects)
     assert (status, data["status"], data["shorturl"]) == (200, "success", "http://sho.rt/kk")
     _, titled = dialects.yourls_json(action="shorturl", url="https://example.com/k", title="T")
     assert titled["status"] == "success" and titled["url"]["keyword"] != first["url"]["keyword"]
+
+
+def test_head_never_creates(dialects: Dialects) -> None:
+    response = dialects.yourls("HEAD", action="shorturl", url="https://example.com/head")
+    assert (response.status, response.header("allow"), response.body) == (405, "GET, POST", b"")
+    assert dialects.shortener.search(state="all") == []
