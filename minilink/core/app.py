@@ -80,7 +80,13 @@ _GET = ("GET", "HEAD")
 #: segments)`` (the segments after its own) and may have ``error(app, request, exc,
 #: extra)`` to answer its errors in its own form (the API answers JSON); without one,
 #: errors are HTML pages. A new family of pages is one module and one line here.
-FAMILIES = {"api": "minilink.core.api", "admin": "minilink.core.admin"}
+FAMILIES = {
+    "api": "minilink.core.api",
+    "admin": "minilink.core.admin",
+    "rest": "minilink.dialects.shlink",
+}
+#: The module answering ``/yourls-api.php`` (a one-segment path, so no family).
+YOURLS = "minilink.dialects.yourls"
 
 
 def _segments(path: str) -> list[str]:
@@ -186,7 +192,8 @@ class App:
     def _route(self, request: Request, segments: list[str]) -> Response:
         method = request.method
         n = len(segments)
-        if n == 1 and segments[0] not in FAMILIES:
+        # "/rest" alone stays a code: only the paths below it are Shlink's.
+        if n == 1 and (segments[0] not in FAMILIES or segments[0] == "rest"):
             code = segments[0]
             if code.endswith("+"):
                 allow_methods(method, _GET)
@@ -205,6 +212,10 @@ class App:
             if code == "healthz":
                 allow_methods(method, _GET)
                 return self._health()
+            if code == "yourls-api.php":  # the YOURLS dialect ("." is no code character)
+                from importlib import import_module  # as a family is: by name
+
+                return import_module(YOURLS).route(self, request)  # type: ignore[no-any-return]
             if code == "robots.txt":
                 allow_methods(method, _GET)
                 from minilink.core import pages

@@ -82,6 +82,11 @@ class Config:
     hit_flush_seconds: float = 1.0
     #: Hours an admin session of the management pages may stay unused before it ends.
     admin_session_hours: int = 12
+    #: YOURLS dialect (``MINILINK_YOURLS_USERS=name:password,...``) and its signature
+    #: token; either turns ``/yourls-api.php`` on. Shlink dialect: its API keys.
+    yourls_users: tuple[tuple[str, str], ...] = ()
+    yourls_signature: Optional[str] = None
+    shlink_api_keys: tuple[str, ...] = ()
 
     #: ``config.replace(**changes)``: a copy with some settings changed (and checked).
     replace = replace
@@ -157,7 +162,14 @@ class Config:
             items = (w.strip() for w in raw.split(","))
             return tuple(w.lower() if lower else w for w in items if w)
 
-        for name in ("store", "base_url", "code_alphabet", "admin_token", "create_token"):
+        for name in (
+            "store",
+            "base_url",
+            "code_alphabet",
+            "admin_token",
+            "create_token",
+            "yourls_signature",
+        ):
             value = get(name.upper())
             if value is not None:
                 values[name] = value
@@ -173,6 +185,7 @@ class Config:
             ("blocked_hosts", True),
             ("trusted_proxies", False),
             ("crawlers", False),
+            ("shlink_api_keys", False),
         ):
             items = words(name.upper(), lower)
             if items is not None:
@@ -185,6 +198,9 @@ class Config:
                 raise ValueError(
                     f"MINILINK_HIT_FLUSH_SECONDS must be a number of seconds, not {flush!r}"
                 ) from None
+        users = words("YOURLS_USERS", False)
+        if users is not None:
+            values["yourls_users"] = _parse_users(users)
         rate = get("RATE_LIMIT")
         if rate is not None:
             values["rate_limit"], values["rate_window"] = _parse_rate(rate)
@@ -260,6 +276,16 @@ def _check_networks(entries: tuple[str, ...]) -> None:
                 "MINILINK_TRUSTED_PROXIES must list IP addresses or CIDR networks "
                 f"(e.g. 10.0.0.1, 10.0.0.0/8, ::1), not {entry!r}"
             ) from None
+
+
+def _parse_users(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    users = []
+    for item in items:
+        name, sep, password = item.partition(":")
+        if not sep or not name.strip() or not password:
+            raise ValueError("MINILINK_YOURLS_USERS must look like name:password,name2:password2")
+        users.append((name.strip(), password))
+    return tuple(users)
 
 
 def _parse_rate(raw: str) -> tuple[int, int]:

@@ -33,6 +33,9 @@ def test_every_variable_is_read() -> None:
         "MINILINK_CRAWLERS": "Bot1,Bot2",
         "MINILINK_HIT_FLUSH_SECONDS": "0.5",
         "MINILINK_ADMIN_SESSION_HOURS": "3",
+        "MINILINK_YOURLS_USERS": "alice:pw:with:colons, bob:b0b",
+        "MINILINK_YOURLS_SIGNATURE": "1002a612b4",
+        "MINILINK_SHLINK_API_KEYS": "key-1, key-2",
     }
     assert set(env) == set(Config.variables())
     config = Config.from_env(env)
@@ -54,7 +57,16 @@ def test_every_variable_is_read() -> None:
         crawlers=("Bot1", "Bot2"),
         hit_flush_seconds=0.5,
         admin_session_hours=3,
+        yourls_users=(("alice", "pw:with:colons"), ("bob", "b0b")),
+        yourls_signature="1002a612b4",
+        shlink_api_keys=("key-1", "key-2"),
     )
+
+
+@pytest.mark.parametrize("value", ["alice", ":pw", "alice:"])
+def test_bad_yourls_users(value: str) -> None:
+    with pytest.raises(ValueError, match="MINILINK_YOURLS_USERS"):
+        Config.from_env({"MINILINK_YOURLS_USERS": value})
 
 
 @pytest.mark.parametrize("value", ["0", "off", "OFF"])
