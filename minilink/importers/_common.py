@@ -35,6 +35,8 @@ differently), with a note when the log has more.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sqlite3
 import tempfile
@@ -145,6 +147,7 @@ _SCHEMA = (
     "CREATE TABLE links (seq INTEGER PRIMARY KEY, keyword TEXT NOT NULL UNIQUE,"
     " place TEXT NOT NULL, url TEXT NOT NULL, title TEXT, created TEXT, clicks INTEGER"
     " NOT NULL, tags TEXT NOT NULL)",
+    "CREATE TABLE summed (keyword TEXT PRIMARY KEY, days TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE days (keyword TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL,"
     " PRIMARY KEY (keyword, day)) WITHOUT ROWID",
 )
@@ -155,7 +158,8 @@ _ADD_DAYS = (
 # Oldest first; links without a time (they get the import's) last, in source order.
 _READ = (
     "SELECT l.keyword, l.place, l.url, l.title, l.created, l.clicks, l.tags,"
-    " (SELECT group_concat(d.day || '=' || d.n) FROM days d WHERE d.keyword = l.keyword)"
+    " coalesce((SELECT s.days FROM summed s WHERE s.keyword = l.keyword),"
+    " (SELECT group_concat(d.day || '=' || d.n) FROM days d WHERE d.keyword = l.keyword))"
     " FROM links l ORDER BY l.created IS NULL, l.created, l.seq"
 )
 _TAG_SEP = "\x1f"
@@ -214,6 +218,16 @@ class Staging:
         if len(self._held) >= _DAYS_HELD:
             self._flush()
 
+    def summed(self, keyword: str, days: Counter[str]) -> None:
+        """All of ``keyword``'s per-day clicks at once (a day to its clicks), in place
+        of ``count``: what a database that summed its log per link gives."""
+        text = ",".join(f"{day}={n}" for day, n in days.items())
+        # A keyword SQLite cannot hold (surrogates) matches no link.
+        with contextlib.suppress(sqlite3.Error, OverflowError):
+            self._db.execute(
+                "INSERT OR REPLACE INTO summed (keyword, days) VALUES (?, ?)", (keyword, text)
+            )
+
     def _flush(self) -> None:
         try:
             self._db.executemany(_ADD_DAYS, ((k, d, n) for (k, d), n in self._held.items()))
@@ -234,7 +248,8 @@ class Staging:
             if days:
                 for pair in days.split(","):
                     day, _, n = pair.partition("=")
-                    counts.append((day, int(n)))
+                    if n.isdigit():
+                        counts.append((day, int(n)))
             yield (
                 Row(
                     where=place,
@@ -315,6 +330,8 @@ def _check_keyword(row: Row) -> Optional[Refusal]:
 def _title(title: Optional[str], notes: _Notes) -> Optional[str]:
     if title is None:
         return None
+    if title.isprintable() and "  " not in title and len(title) <= MAX_TITLE:
+        return title.strip() or None  # the usual title, decided in C
     # Control characters (titles read from web pages carry tabs and line breaks)
     # become spaces, and runs of spaces one.
     cleaned = " ".join(
@@ -349,14 +366,22 @@ def _tags(tags: tuple[str, ...], notes: _Notes) -> tuple[str, ...]:
 def _days(counts: list[tuple[str, int]], notes: _Notes) -> tuple[tuple[str, int], ...]:
     days = []
     for day, n in counts:
-        try:
-            date.fromisoformat(day)
-        except ValueError:
+        if not _is_day(day):
             notes.add("clicks logged on days that are no dates (e.g. 0000-00-00) left off")
-            continue
-        if len(day) == 10 and n > 0:
+        elif n > 0:
             days.append((day, n))
     return tuple(sorted(days))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _is_day(day: str) -> bool:
+    """Whether ``day`` is a ``YYYY-MM-DD`` date (a log has a few thousand days, met
+    again and again)."""
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return False
+    return len(day) == 10
 
 
 def _entry(
@@ -418,15 +443,33 @@ class _Run:
     unchanged: int = 0
     refused: list[Refusal] = field(default_factory=list)
     notes: _Notes = field(default_factory=_Notes)
-    batch: list[_Entry] = field(default_factory=list)
+    batch: list[tuple[Row, _Entry]] = field(default_factory=list)
 
     def write(self) -> None:
-        if self.batch:
-            stored = self.store.restore(self.batch)
-            # Fewer stored than given: another writer took a code meanwhile.
-            self.unchanged += len(self.batch) - stored
-            self.stored += stored
-            self.batch = []
+        """Store the batch. ``restore`` skips the codes the store has already; only
+        when it skipped some are the batch's codes read back, to tell a link already
+        there as it is (unchanged) from a code taken by another URL (refused)."""
+        if not self.batch:
+            return
+        stored = self.store.restore([entry for _, entry in self.batch])
+        self.stored += stored
+        if stored < len(self.batch):
+            refused = 0
+            for row, (link, _) in self.batch:
+                there = self.store.get(link.code)
+                if there is None or (there.url == link.url and there.deleted_at is None):
+                    continue
+                refused += 1
+                what = "a deleted link" if there.deleted_at is not None else "a link"
+                self.refused.append(
+                    Refusal(
+                        row.where,
+                        row.keyword,
+                        f"this store has {what} with that code already, to {there.url}",
+                    )
+                )
+            self.unchanged += len(self.batch) - stored - refused
+        self.batch = []
 
 
 def stage(items: Iterable[Union[Row, Refusal]], staging: Staging) -> list[Refusal]:
@@ -472,22 +515,9 @@ def run(
             state.refused.append(result)
             continue
         link, days = result
-        there = store.get(link.code)
-        if there is None:
-            state.batch.append((link, days))
-            if len(state.batch) >= _BATCH:
-                state.write()
-        elif there.url == link.url and there.deleted_at is None:
-            state.unchanged += 1
-        else:
-            what = "a deleted link" if there.deleted_at is not None else "a link"
-            state.refused.append(
-                Refusal(
-                    row.where,
-                    row.keyword,
-                    f"this store has {what} with that code already, to {there.url}",
-                )
-            )
+        state.batch.append((row, (link, days)))
+        if len(state.batch) >= _BATCH:
+            state.write()
     state.write()
     if progress is not None:
         progress(state.read)

@@ -98,6 +98,17 @@ def test_a_mysqldump_file_gives_what_the_database_gives(
         assert f"'{refusal.keyword}'" in lines[number - 1]
 
 
+def test_a_database_without_a_click_log_gives_the_totals() -> None:
+    with yourlsdb.temporary_database("nolog") as name:
+        yourlsdb.install(name)
+        with yourlsdb.connect(name) as conn, conn.cursor() as cursor:
+            cursor.execute("DROP TABLE yourls_log")
+        store = MemoryStore()
+        report = import_database(store, yourlsdb.url_of(name), now=NOW)
+    assert report.stored == len(EXPECTED)
+    _check_links(store, days=False)
+
+
 def test_a_table_prefix_other_than_yourls(tmp_path: Path) -> None:
     with yourlsdb.temporary_database("prefix") as name:
         yourlsdb.install(name, prefix="short_")
