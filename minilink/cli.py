@@ -78,7 +78,9 @@ output (one record per line, tab-separated, no header):
   delete    nothing
   cgi-script  a Python script; relative --store and --package-dir paths are made absolute
   export    JSON lines: a header line, then one object per link, oldest first
-  import    "imported<TAB>N" then "skipped<TAB>N" (codes already taken)
+  import    "imported<TAB>N" then "skipped<TAB>N" (codes already taken; for YOURLS
+            and Shlink: already there with the same URL) and, for those,
+            "refused<TAB>N"; each refused row and each note goes to stderr
   serve     stdout: "minilink: serving on URL (SERVER, store STORE); ..."; the request
             log goes to stderr (-q turns it off)
 
@@ -329,14 +331,21 @@ def _parser() -> argparse.ArgumentParser:
     importing = command(
         "import",
         _cmd_import,
-        "read links from FILE (- for stdin); codes already taken are skipped",
+        "read links from FILE (- for stdin) or a YOURLS database (mysql://user:pass@host/db"
+        "[?prefix=yourls_]); codes already taken are skipped",
     )
     importing.add_argument("file", metavar="FILE")
     importing.add_argument(
         "--format",
-        choices=("jsonl", "yourls", "shlink"),
-        default="jsonl",
-        help="jsonl (minilink export), yourls or shlink (their CSV exports) [jsonl]",
+        choices=("auto", "jsonl", "yourls", "yourls-sql", "shlink"),
+        default="auto",
+        help="jsonl (minilink export), yourls (CSV or tab-separated yourls_url), yourls-sql "
+        "(mysqldump of YOURLS), shlink (its CSV export); auto: from the first line [auto]",
+    )
+    importing.add_argument(
+        "--prefix",
+        default="yourls_",
+        help="the table prefix of a YOURLS dump [yourls_]",
     )
     return parser
 
@@ -925,6 +934,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from minilink.transfer import Progress, import_links
 
     config = _config(args)
+    if args.file.startswith(("mysql://", "mariadb://")):
+        return _import_database(args, config)
     stdin = args.file == "-"
     source: Any = nullcontext(sys.stdin)
     # utf-8-sig: spreadsheet programs start their CSV files with a byte-order mark.
@@ -944,19 +955,91 @@ def _cmd_import(args: argparse.Namespace) -> int:
             progress = Progress(
                 "imported", fraction=lambda: lines.buffer.tell() / size if size else None
             )
+        fmt = args.format
+        if fmt == "auto":
+            lines, fmt = _detect_format(args.file, lines)
         store = _open_store(config.store)
         try:
-            result = import_links(
-                store, lines, format=args.format, config=config, progress=progress
-            )
+            if fmt in ("yourls", "yourls-sql", "shlink"):
+                from minilink.importers import import_file
+
+                report = import_file(
+                    store, lines, format=fmt, config=config, progress=progress, prefix=args.prefix
+                )
+            else:
+                result = import_links(store, lines, format=fmt, config=config, progress=progress)
         except ValueError as exc:
             raise _Failure(_sentence(f"{args.file}: {exc}"), 1) from None
         finally:
             store.close()
             if progress is not None:
                 progress.finish()
+    if fmt in ("yourls", "yourls-sql", "shlink"):
+        return _print_report(report)
     _out(f"imported\t{result.stored}")
     _out(f"skipped\t{result.skipped}")
+    return 0
+
+
+def _detect_format(name: str, lines: Any) -> tuple[Any, str]:
+    """The format ``lines`` are in, from their first line that is not blank, and the
+    lines again from the start (the first ones read are given back)."""
+    import itertools
+
+    from minilink.importers import detect
+
+    head: list[str] = []
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    if not head or not head[-1].strip():
+        return head, "jsonl"  # nothing to import
+    try:
+        found = detect(head[-1])
+    except UnicodeError:
+        found = None
+    if found is None:
+        raise _Failure(
+            _sentence(
+                f"{name}: cannot tell its format from its first line; give --format (a "
+                "YOURLS table exported without a header row is --format yourls)"
+            ),
+            2,
+        )
+    return itertools.chain(head, lines), found
+
+
+def _import_database(args: argparse.Namespace, config: Config) -> int:
+    from minilink.importers import import_database
+
+    progress = None
+    if sys.stderr.isatty():
+        from minilink.transfer import Progress
+
+        progress = Progress("imported")
+    store = _open_store(config.store)
+    try:
+        report = import_database(store, args.file, config=config, progress=progress)
+    except ValueError as exc:
+        raise _Failure(_sentence(f"{_redact(args.file)}: {exc}"), 1) from None
+    finally:
+        store.close()
+        if progress is not None:
+            progress.finish()
+    return _print_report(report)
+
+
+def _print_report(report: Any) -> int:
+    """A YOURLS or Shlink import's summary: the counts on stdout, every refused row
+    and every note on stderr."""
+    _out(f"imported\t{report.stored}")
+    _out(f"skipped\t{report.unchanged}")
+    _out(f"refused\t{len(report.refused)}")
+    for refusal in report.refused:
+        sys.stderr.write(f"minilink: refused: {refusal}\n")
+    for note in report.notes:
+        sys.stderr.write(f"minilink: note: {note}\n")
     return 0
 
 

@@ -65,8 +65,12 @@ import with a ``ValueError`` naming its line; the batches before it are stored.
 Their links are imported as aliases (their codes were chosen elsewhere and must keep
 working, and deduplication never merges them), after the checks a new link gets: the
 code must be a valid, unreserved alias and the URL is normalised and checked against
-the configuration (allowed schemes, length, blocked hosts). A row that fails them
-stops the import, naming its line.
+the configuration (allowed schemes, length, blocked hosts). ``read_yourls`` and
+``read_shlink`` are the strict readers: a row that fails them stops them, naming its
+line. ``import_links`` reads these formats (and ``yourls-sql``, a ``mysqldump`` of a
+YOURLS database) through ``minilink.importers`` instead, which keeps titles, tags and
+per-day clicks, reports every refused row with its reason and goes on, and returns
+an ``importers.Report``.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional, TextIO
+from typing import Any, Callable, Optional, TextIO, Union
 
 from minilink.core.codes import is_code
 from minilink.core.config import Config
@@ -88,6 +92,7 @@ from minilink.storage.base import Store, check_entry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from minilink.importers import Report
     from minilink.storage.base import Entry
 
 __all__ = [
@@ -111,7 +116,7 @@ _NEWEST = VERSIONS[-1]
 #: The header line of a JSON lines export (of the version written: the newest).
 FORMAT = {"format": "minilink-links", "version": _NEWEST}
 #: What ``import_links`` reads.
-FORMATS = ("jsonl", "yourls", "shlink")
+FORMATS = ("jsonl", "yourls", "yourls-sql", "shlink")
 
 _KEYS_V1 = frozenset(
     (
@@ -204,7 +209,7 @@ def load_entry(line: str, version: int = _NEWEST) -> Entry:
         raise ValueError(f"unknown keys {', '.join(unknown)}{later}")
     code = data.get("code")
     if not isinstance(code, str) or not is_code(code):
-        raise ValueError(f"{code!r} is not a code ([A-Za-z0-9_-], 1 to 64 characters)")
+        raise ValueError(f"{code!r} is not a code ([A-Za-z0-9_-], 1 to 100 characters)")
     url = data.get("url")
     if not isinstance(url, str) or not _safe_url(url):
         raise ValueError(f"link {code!r}: the url must be printable ASCII without spaces")
@@ -508,21 +513,23 @@ def import_links(
     format: str = "jsonl",
     config: Optional[Config] = None,
     progress: Optional[Callable[[int], None]] = None,
-) -> ImportResult:
+) -> Union[ImportResult, Report]:
     """Read links from ``lines`` in ``format`` (one of ``FORMATS``) into ``store``.
 
     ``progress`` is called with the number of links read so far, every thousand and
     at the end. Raises ``ValueError`` for an unknown format or a line that cannot be
     read (naming it; the batches before it are stored), ``StoreUnavailable`` when the
-    store fails.
+    store fails. The formats of other shorteners go through
+    ``minilink.importers.import_file``: a row it cannot import is reported in the
+    ``Report`` it returns, and the import goes on.
     """
     entries: Iterator[Entry]
     if format == "jsonl":
         entries = read_jsonl(lines)
-    elif format == "yourls":
-        entries = read_yourls(lines, config)
-    elif format == "shlink":
-        entries = read_shlink(lines, config)
+    elif format in FORMATS:
+        from minilink.importers import import_file
+
+        return import_file(store, lines, format=format, config=config, progress=progress)
     else:
         raise ValueError(f"unknown import format {format!r}; choose one of {', '.join(FORMATS)}")
     read = 0

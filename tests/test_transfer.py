@@ -682,11 +682,11 @@ def test_cli_import_from_stdin_and_csv(
     monkeypatch.setattr(sys, "stdin", io.StringIO(SHLINK))
     store = str(tmp_path / "s.db")
     assert main(["import", "-", "--format", "shlink", "--store", store]) == 0
-    assert capsys.readouterr().out == "imported\t2\nskipped\t0\n"
+    assert capsys.readouterr().out == "imported\t2\nskipped\t0\nrefused\t0\n"
     csv_file = tmp_path / "yourls.csv"
     csv_file.write_text("\ufeff" + YOURLS_WITH_HEADER, encoding="utf-8")  # with a BOM
     assert main(["import", str(csv_file), "--format", "yourls", "--store", store]) == 0
-    assert capsys.readouterr().out == "imported\t2\nskipped\t0\n"
+    assert capsys.readouterr().out == "imported\t2\nskipped\t0\nrefused\t0\n"
     assert main(["--store", store, "resolve", "docs"]) == 0
     assert capsys.readouterr().out == "https://example.com/docs\n"
 

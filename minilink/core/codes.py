@@ -15,19 +15,22 @@ __all__ = ["ALIAS_CHARS", "ALIAS_MAX", "RESERVED", "is_code", "random_code"]
 #: Characters of codes and aliases: ``[A-Za-z0-9_-]``.
 ALIAS_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _ALIAS_CHARS_STR = "".join(sorted(ALIAS_CHARS))
-ALIAS_MAX = 64
+#: The longest code or alias: YOURLS keywords have up to 100 characters, and links
+#: brought over from YOURLS keep working at the same path.
+ALIAS_MAX = 100
 
-#: Words no alias or code may be (compared case-insensitively): every top-level path
-#: the app serves or keeps for itself, and names people would take for its own pages.
-#: The per-link paths ``/{code}+`` (preview) and ``/{code}.svg`` (QR code) need no entry:
-#: ``+`` and ``.`` are not code characters, so no code or alias can take them.
-RESERVED = frozenset(
-    {"api", "healthz", "static", "assets", "admin", "favicon", "robots", "openapi", "s"}
-)
+#: Words no alias or code may be (compared case-insensitively): the first path segments
+#: of minilink's own routes, and nothing else (every other word is free for a link:
+#: YOURLS gives out ``s`` and ``static`` as keywords like any other). ``api`` (the JSON
+#: API), ``admin`` (the management pages), ``rest`` (the Shlink dialect's
+#: ``/rest/...``) and ``healthz``. Paths with a character no code has need no entry:
+#: ``/robots.txt``, ``/yourls-api.php``, ``/{code}+`` (preview) and ``/{code}.svg``
+#: (QR code). A test checks that each word here is answered by a route.
+RESERVED = frozenset({"api", "admin", "healthz", "rest"})
 
 
 def is_code(text: str) -> bool:
-    """Whether ``text`` has the shape of a code or alias: ``[A-Za-z0-9_-]{1,64}``."""
+    """Whether ``text`` has the shape of a code or alias: ``[A-Za-z0-9_-]{1,100}``."""
     # str.strip removes every leading and trailing character of the set: nothing is
     # left exactly when all of them are in it (and it runs in C, on every redirect).
     return 0 < len(text) <= ALIAS_MAX and not text.strip(_ALIAS_CHARS_STR)

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 __all__ = ["document"]
 
-_CODE_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
+_CODE_PATTERN = "^[A-Za-z0-9_-]{1,100}$"
 _TAG_PATTERN = "^[A-Za-z0-9_-]{1,32}$"
 _MAX_VISITS = 2**31 - 1
 

@@ -319,7 +319,7 @@ def _form(
         + _field(
             "alias",
             "Custom alias <span>(optional)</span>",
-            '<input<CONTROL maxlength="64" pattern="[A-Za-z0-9_\\-]+" autocomplete="off" '
+            '<input<CONTROL maxlength="100" pattern="[A-Za-z0-9_\\-]+" autocomplete="off" '
             f'autocapitalize="none" spellcheck="false" value="{_e(alias)}">',
             "Letters, digits, - and _",
             errors,

@@ -337,7 +337,7 @@ _ALIAS_ALPHABET = "".join(sorted(ALIAS_CHARS))
 
 
 def aliases() -> st.SearchStrategy[str]:
-    """Aliases ``validate_alias`` accepts: ``[A-Za-z0-9_-]{1,64}``, not reserved."""
+    """Aliases ``validate_alias`` accepts: ``[A-Za-z0-9_-]{1,100}``, not reserved."""
     return st.text(_ALIAS_ALPHABET, min_size=1, max_size=ALIAS_MAX).filter(
         lambda alias: alias.lower() not in RESERVED
     )

@@ -55,6 +55,6 @@ def test_an_alphabet_must_fit_a_byte(alphabet: str) -> None:
 def test_is_code() -> None:
     assert is_code("abc_-9")
     assert not is_code("")
-    assert not is_code("a" * 65)
+    assert not is_code("a" * 101)
     assert not is_code("a.b")
     assert not is_code("ä")

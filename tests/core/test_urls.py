@@ -128,14 +128,28 @@ def test_same_host_outside_the_mount_is_allowed() -> None:
     assert normalise_url("https://sho.rt/blog/", own=[("sho.rt", "/s")])
 
 
-@pytest.mark.parametrize("alias", ["a", "docs", "A-b_9", "x" * 64])
+@pytest.mark.parametrize("alias", ["a", "docs", "A-b_9", "x" * 100, "s", "static"])
 def test_valid_aliases(alias: str) -> None:
     assert validate_alias(alias) == alias
 
 
 @pytest.mark.parametrize(
     "alias",
-    ["", "x" * 65, "a b", "a/b", "a.b", "a+", "é", "<b>", "api", "API", "healthz", "static"],
+    [
+        "",
+        "x" * 101,
+        "a b",
+        "a/b",
+        "a.b",
+        "a+",
+        "é",
+        "<b>",
+        "api",
+        "API",
+        "healthz",
+        "rest",
+        "Admin",
+    ],
 )
 def test_invalid_aliases(alias: str) -> None:
     with pytest.raises(InvalidAlias):

@@ -298,7 +298,7 @@ BAD_ALIASES = {
     "reserved": "api",
     "reserved-upper": "API",
     "reserved-healthz": "Healthz",
-    "too-long": "x" * 65,
+    "too-long": "x" * 101,
     "empty": "",
 }
 
