@@ -430,20 +430,20 @@ _TEXT_EXACT = (
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 # The candidates of a substring search, from the text index (schema 3): the links
 # holding each of the given trigrams (a superset of the matches: the index folds case
-# as widely as Unicode does, LIKE folds ASCII only, and it keeps no positions).
+# as widely as Unicode does, LIKE folds ASCII only, and it keeps no positions),
+# plus the links after meta.indexed. (An OR of the two would read the whole table.)
 _CANDIDATES = (
-    " AND (l.seq > :indexed OR l.seq IN (SELECT rowid FROM link_text WHERE link_text MATCH :match))"
+    " AND l.seq IN (SELECT rowid FROM link_text WHERE link_text MATCH :match"
+    " UNION ALL SELECT seq FROM links WHERE seq > :indexed)"
 )
-#: A trigram held by fewer links than this is rare: its links are few enough to be
-#: read one by one. A search whose trigrams are all common reads the table instead,
-#: where the page fills quickly (its needle is likely common too).
+#: Candidates fewer than this are read one by one; more, and the table is read
+#: instead, where the page fills quickly (the needle is likely common too).
 _RARE = 5000
 _COUNT_HOLDERS = (
     "SELECT count(*) FROM (SELECT rowid FROM link_text WHERE link_text MATCH ? LIMIT 5000)"
 )
-#: Trigrams of a needle looked up at most (spread over it), and used at most.
+#: Trigrams of a needle looked up at most (spread over it).
 _PROBES = 8
-_USED = 3
 _HAS_TEXT_INDEX = "SELECT 1 FROM sqlite_master WHERE name = 'link_text'"
 #: Links past meta.indexed at most: search reads them all, as the table.
 _TAIL = 1000
@@ -561,26 +561,20 @@ def _like(text: str) -> str:
 def _text_match(conn: sqlite3.Connection, text: str) -> Optional[str]:
     """The text index query (an FTS5 MATCH expression) whose links are the few
     candidates of a search for ``text``, or ``None`` to read the table instead:
-    ``text`` is shorter than a trigram, or all its trigrams are common."""
+    ``text`` is shorter than a trigram, or the links holding all its trigrams (up to
+    _PROBES of them, spread over it) are many, so that the page fills quickly from
+    the table anyway. Finding out costs at most _RARE entries of the index."""
     if len(text) < 3:
         return None
     folded = text.translate(_ASCII_LOWER)
     grams = list(dict.fromkeys(folded[i : i + 3] for i in range(len(folded) - 2)))
-    if len(grams) > _PROBES:
-        step = len(grams) / _PROBES
-        grams = [grams[int(i * step)] for i in range(_PROBES)]
-    rare: list[tuple[int, str]] = []
-    for gram in grams:
-        term = '"' + gram.replace('"', '""') + '"'  # an FTS5 string: one trigram
-        holders = conn.execute(_COUNT_HOLDERS, (term,)).fetchone()[0]
-        if holders == 0:
-            return term  # no link holds it: no candidate at all
-        if holders < _RARE:
-            rare.append((holders, term))
-    if not rare:
-        return None
-    rare.sort()
-    return " AND ".join(term for _, term in rare[:_USED])
+    if len(grams) > _PROBES:  # the first, the last and evenly between
+        last = len(grams) - 1
+        grams = [grams[round(i * last / (_PROBES - 1))] for i in range(_PROBES)]
+    # FTS5 strings, one trigram each, all of which a candidate holds.
+    query = " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+    holders = conn.execute(_COUNT_HOLDERS, (query,)).fetchone()[0]
+    return query if holders < _RARE else None
 
 
 def _search_sql(

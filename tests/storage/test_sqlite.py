@@ -1155,7 +1155,14 @@ def test_a_search_whose_trigrams_are_all_common_reads_the_table(
         monkeypatch.setattr(module, "_RARE", 10)
         assert module._text_match(conn, "example") is None
         assert module._text_match(conn, "-2") is None
-        assert module._text_match(conn, "com/1-1") == '"1-1"'  # the one rare trigram
+        # Held by all of "com", "om/", "m/1", "/1-", "1-1": /1-1, /1-10, /1-13, /1-16, /1-19.
+        assert (
+            module._text_match(conn, "com/1-1") == '"com" AND "om/" AND "m/1" AND "/1-" AND "1-1"'
+        )
+        assert module._text_match(conn, "xample.com/1") is None  # 10 links hold them all
+        long = module._text_match(conn, "https://example.com/2-zz")
+        assert long is not None
+        assert long.count(" AND ") == module._PROBES - 1  # spread over the needle
         assert module._text_match(conn, "zzzz") == '"zzz"'
         assert module._text_match(conn, 'a"b') == '"a""b"'
         _same_as_the_rule(store, ["example", "com/1-1", "1-2", "zzzz", "T2"], STATES)
