@@ -50,6 +50,11 @@ def _app(store: MemoryStore) -> App:
     return App(Shortener(store, config, clock=lambda: NOW, randbelow=random.Random(1).randrange))
 
 
+#: Reserved words that alone still answer as a code: a link of that name made before
+#: the word was reserved keeps working; only the paths below it are the route's.
+ALONE_IS_A_CODE = {"rest"}
+
+
 @pytest.mark.parametrize("word", sorted(RESERVED))
 def test_each_reserved_word_is_a_route(word: str) -> None:
     if word in PLANNED and word not in FAMILIES:
@@ -57,11 +62,15 @@ def test_each_reserved_word_is_a_route(word: str) -> None:
     store = _Recording()
     app = _app(store)
     for path in (f"/{word}", f"/{word}/", f"/{word}/x"):
+        if word in ALONE_IS_A_CODE and path != f"/{word}/x":
+            continue
         for method in ("GET", "HEAD", "POST"):
             response = app.handle(
                 Request(method=method, path=path, query="", headers={"host": "sho.rt"}, body=b"")
             )
-            assert not 300 <= response.status < 400, (method, path, response.status)
+            # No redirect, but to the route's own page (/admin -> /admin/).
+            if 300 <= response.status < 400:
+                assert response.header("location") == f"http://sho.rt/{word}/", (method, path)
     assert store.asked == [], f"/{word} was looked up as a code: it is no route"
 
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from dialect_helpers import ADMIN, API_KEY, Dialects
+from dialect_helpers import ADMIN, API_KEY, NOW, Dialects
 
 from minilink.dialects.shlink import VERSION
 
@@ -33,7 +33,14 @@ def test_off_without_keys() -> None:
 
 
 def test_rest_alone_is_still_a_code(dialects: Dialects) -> None:
-    dialects.shortener.shorten("https://example.com/rest", alias="rest")
+    """A link named rest, made before the word was reserved, keeps its path."""
+    from minilink.core.errors import InvalidAlias
+    from minilink.core.links import Link
+
+    with pytest.raises(InvalidAlias):
+        dialects.shortener.shorten("https://example.com/rest", alias="rest")
+    old = Link(code="rest", url="https://example.com/rest", created_at=NOW, alias=True)
+    assert dialects.shortener.store.insert(old) is not None
     assert dialects.request("GET", "/rest").header("location") == "https://example.com/rest"
     assert dialects.request("GET", "/nope-rest").status == 404
 

@@ -113,7 +113,7 @@ def test_shorturl_errors(dialects: Dialects) -> None:
         },
     )
     dialects.yourls_json(action="shorturl", url="https://example.com/1", keyword="taken")
-    for keyword in ("taken", "api", "bad keyword!", "x" * 65):
+    for keyword in ("taken", "api", "bad keyword!", "x" * 101):
         status, data = dialects.yourls_json(
             action="shorturl", url=f"https://example.com/{len(keyword)}k", keyword=keyword
         )

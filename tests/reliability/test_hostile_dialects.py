@@ -484,7 +484,7 @@ WRONG = {
         "http://testserver/x",
         "https://e.example/" + XSS,
     ],
-    "customSlug": [5, [], "bad slug", "x" * 65, "api", "\u00e9", XSS],
+    "customSlug": [5, [], "bad slug", "x" * 101, "api", "\u00e9", XSS],
     "tags": ["a", [1], ["a b"], ["x" * 33], [XSS], [str(i) for i in range(11)], {"a": 1}],
     "title": [5, [], "x" * 201, "a\x00b"],
     "maxVisits": [0, -1, 1.5, "3", True, 2**40],

@@ -151,7 +151,7 @@ def test_merge_patches_reach_every_key_and_unknown_ones() -> None:
 def test_raw_requests_reach_the_routes_of_link_management() -> None:
     seen: list[strategies.RawRequest] = []
 
-    @settings(max_examples=400, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=1500, deadline=None, database=None, derandomize=True)
     @given(request=strategies.raw_requests(codes=("abc",), admin_token="t"))
     def collect(request: strategies.RawRequest) -> None:
         seen.append(request)
