@@ -333,11 +333,15 @@ class BufferedStore(Store):
             self._flusher.start()
 
     def insert(self, link: Link) -> Optional[Link]:
-        stored = self.store.insert(link)
-        if stored is None:
-            return None
-        with self._lock:  # a deduplicated link may have hits still in the buffer
-            return self._with_pending(stored)
+        # A deduplicated link may have hits still in the buffer; under the flush lock
+        # none is in flight, so the total returned counts each of them once (as in
+        # update). The state machine found it counting one twice.
+        with self._flush_lock:
+            stored = self.store.insert(link)
+            if stored is None:
+                return None
+            with self._lock:
+                return self._with_pending(stored)
 
     def delete(self, code: str, at: datetime, *, revision: Optional[int] = None) -> bool:
         self.flush(code)

@@ -20,6 +20,7 @@ from typing import Callable, Optional
 import pytest
 
 from minilink.core.errors import StoreUnavailable
+from minilink.core.links import Link
 from minilink.storage.buffered import BufferedStore
 from minilink.storage.memory import MemoryStore
 from minilink.storage.sqlite import SQLiteStore
@@ -569,6 +570,49 @@ def test_a_limited_hit_waits_for_hits_being_flushed() -> None:
     limited.join(timeout=10)
     assert answers == [False]  # the link had its 2 visits
     assert inner.get("abc").hits == 2  # type: ignore[union-attr]
+    store.close()
+
+
+class _GatedAfterHits(MemoryStore):
+    """A flush's writes wait at ``gate`` once written; ``written`` says one was."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.written = threading.Event()
+
+    def hit(self, code: str, day: str, *, count: int = 1, limit: Optional[int] = None) -> bool:
+        recorded = super().hit(code, day, count=count, limit=limit)
+        if limit is None:
+            self.written.set()
+            assert self.gate.wait(timeout=30), "the gate was never opened"
+        return recorded
+
+
+def test_a_deduplicated_insert_counts_hits_being_flushed_once() -> None:
+    """Found by the contract's state machine (a flaky failure): the existing link a
+    plain insert returns had its hits counted twice while a flush had written them to
+    the store but not yet taken them out of the buffer's unwritten total."""
+    inner = _GatedAfterHits()
+    store = BufferedStore(inner, flush_interval=60)
+    first = store.insert(make_link("abc"))
+    assert first is not None
+    assert store.hit("abc", DAY)
+    assert store.hit("abc", DAY)  # two visits, buffered
+    flusher = threading.Thread(target=store.flush)  # as the flusher thread does
+    flusher.start()
+    assert inner.written.wait(timeout=10)  # in the store, still in the buffer's total
+    answers: list[Optional[Link]] = []
+    same_url = make_link("xyz", first.url)
+    again = threading.Thread(target=lambda: answers.append(store.insert(same_url)))
+    again.start()
+    time.sleep(0.2)  # without the fix, the insert is answered (wrongly) by now
+    inner.gate.set()
+    flusher.join(timeout=10)
+    again.join(timeout=10)
+    assert len(answers) == 1
+    assert answers[0] is not None
+    assert (answers[0].code, answers[0].hits) == ("abc", 2)
     store.close()
 
 
