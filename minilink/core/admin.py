@@ -939,10 +939,15 @@ def _tags(ctx: _Context, segments: list[str]) -> Response:
 # -- import and export ----------------------------------------------------------------------
 
 _FORMATS = (
+    ("auto", "Tell from the file"),
     ("jsonl", "minilink export (JSON lines)"),
-    ("yourls", "YOURLS export (CSV)"),
+    ("yourls", "YOURLS export of yourls_url (CSV or tab-separated)"),
+    ("yourls-sql", "YOURLS database dump (mysqldump)"),
     ("shlink", "Shlink export (CSV)"),
 )
+#: The formats of other shorteners: read by ``minilink.importers``, as ``minilink
+#: import`` reads them, with the same summary (every refused row and why).
+_MOVING_IN = ("yourls", "yourls-sql", "shlink")
 
 
 def _transfer() -> Any:
@@ -958,7 +963,7 @@ _REFUSED_SHOWN = 50
 
 def _import(ctx: _Context, segments: list[str]) -> Response:
     if ctx.request.method != "POST":
-        return _import_page(ctx, 200, {}, "jsonl")
+        return _import_page(ctx, 200, {}, "auto")
     from minilink.core.multipart import read_multipart
 
     parts = read_multipart(ctx.request, ctx.app.config.max_body_bytes)
@@ -966,7 +971,7 @@ def _import(ctx: _Context, segments: list[str]) -> Response:
         name: [content.decode("utf-8")] for name, (_, content) in parts.items() if name != "file"
     }
     ctx.check_post("import", fields)
-    kind = single(fields, "format") or "jsonl"
+    kind = single(fields, "format") or "auto"
     errors: dict[str, str] = {}
     if kind not in dict(_FORMATS):
         errors["format"] = "Choose a format from the list."
@@ -980,15 +985,28 @@ def _import(ctx: _Context, segments: list[str]) -> Response:
     lines = upload[1].decode("utf-8", "surrogateescape").splitlines(keepends=True)
     config = ctx.app.config
     store = ctx.app.shortener.store
+    from importlib import import_module
+
+    importers = import_module("minilink.importers")  # outside the core, as transfer
+    if kind == "auto":
+        first = next((line for line in lines if line.strip()), "")
+        kind = importers.detect(first) or ""
+        if not kind:
+            errors["format"] = "The file does not say its format: choose it from the list."
+            return _import_page(ctx, 400, errors, "auto")
+    if kind in _MOVING_IN:
+        try:
+            report = importers.import_file(
+                store, lines, format=kind, config=config, now=ctx.app.shortener.clock()
+            )
+        except ValueError as exc:
+            errors["file"] = f"The file could not be read, so nothing was imported: {exc}."
+            return _import_page(ctx, 400, errors, kind)
+        return _import_page(ctx, 200, {}, kind, _report_summary(report))
     try:
         # The whole file is read (and checked) first: it is within max_body_bytes, and
         # a line that cannot be read then leaves the store as it was.
-        if kind == "jsonl":
-            entries = list(transfer.read_jsonl(lines))
-        elif kind == "yourls":
-            entries = list(transfer.read_yourls(lines, config, now=ctx.app.shortener.clock()))
-        else:
-            entries = list(transfer.read_shlink(lines, config))
+        entries = list(transfer.read_jsonl(lines))
     except ValueError as exc:
         errors["file"] = f"The file could not be read, so nothing was imported: {exc}."
         return _import_page(ctx, 400, errors, kind)
@@ -1017,6 +1035,28 @@ def _import(ctx: _Context, segments: list[str]) -> Response:
         )
     summary += "</div>"
     return _import_page(ctx, 200, {}, kind, summary)
+
+
+def _report_summary(report: Any) -> str:
+    """The card of an import by ``minilink.importers``: what ``minilink import``
+    prints, every refused row with its reason (the first _REFUSED_SHOWN of them)."""
+    refused = report.refused
+    html = (
+        '<div class="card" role="status"><h2>Imported</h2>'
+        f"<p><strong>{report.stored:,}</strong> of {report.read:,} rows read were imported; "
+        f"{report.unchanged:,} were here already as they are; {len(refused):,} were "
+        "refused.</p>"
+    )
+    if refused:
+        shown = "".join(f"<li>{ui.e(str(refusal))}</li>" for refusal in refused[:_REFUSED_SHOWN])
+        more = len(refused) - _REFUSED_SHOWN
+        html += f"<h3>Refused</h3><ul>{shown}</ul>"
+        if more > 0:
+            html += f"<p>and {more:,} more (<code>minilink import</code> lists them all).</p>"
+    if report.notes:
+        html += "<h3>Notes</h3><ul>" + "".join(f"<li>{ui.e(n)}</li>" for n in report.notes)
+        html += "</ul>"
+    return html + "</div>"
 
 
 def _import_page(

@@ -886,3 +886,49 @@ def test_list_and_edit_edge_cases() -> None:
         f"/admin/links/{code}", {"csrf": token, "revision": "0", "url": "https://e.x/"}
     )
     assert gone.status == 410
+
+
+def test_import_of_another_shortener_shows_what_minilink_import_says(admin: Admin) -> None:
+    """The page uses the importer of ``minilink import``: every refused row with its
+    reason and the setting that would admit it, and a re-run changes nothing."""
+    token = admin.csrf("/admin/import")
+    csv = (
+        b"keyword,url,title,timestamp,ip,clicks\r\n"
+        b"good,https://example.com/g,Good,2020-01-01 10:00:00,127.0.0.1,4\r\n"
+        b"ftp1,ftp://example.com/file,FTP,2020-01-01 10:00:00,127.0.0.1,1\r\n"
+        b"api,https://example.com/api,<b>Reserved</b>,2020-01-01 10:00:00,127.0.0.1,1\r\n"
+    )
+    first = _upload(admin, {"csrf": token, "format": "auto"}, csv)  # told from the header
+    assert first.status == 200, first.body[:3000]
+    page = first.body.decode()
+    assert "<strong>1</strong> of 3 rows read were imported" in page
+    assert "2 were refused" in page
+    assert "MINILINK_ALLOWED_SCHEMES" in page  # what would admit the ftp: link
+    assert "<li>line 3 (keyword &#x27;ftp1&#x27;)" in page  # each refused row, where it was
+    assert "/api is one of minilink&#x27;s own routes" in page
+    assert "<b>Reserved</b>" not in page
+    assert admin.app.shortener.resolve("good").hits == 4
+    again = _upload(admin, {"csrf": token, "format": "yourls"}, csv)
+    assert (
+        "<strong>0</strong> of 3 rows read were imported; 1 were here already"
+        in again.body.decode()
+    )
+    assert admin.app.shortener.resolve("good").hits == 4
+    unknown = _upload(admin, {"csrf": token, "format": "auto"}, b"a,b\r\nc,d\r\n")
+    assert unknown.status == 400
+    assert b'id="format-error"' in unknown.body
+
+
+def test_import_reads_a_yourls_database_dump(admin: Admin) -> None:
+    token = admin.csrf("/admin/import")
+    dump = (
+        b"-- MariaDB dump 10.19\n"
+        b"INSERT INTO `yourls_url` VALUES ('dumped','https://example.com/d','It\\'s',"
+        b"'2021-02-03 04:05:06','10.0.0.1',7),('x y','https://example.com/bad','',"
+        b"'2021-02-03 04:05:06','10.0.0.1',0);\n"
+    )
+    response = _upload(admin, {"csrf": token, "format": "auto"}, dump)
+    assert response.status == 200, response.body[:3000]
+    assert b"<strong>1</strong> of 2 rows read were imported" in response.body
+    link = admin.app.shortener.resolve("dumped")
+    assert (link.title, link.hits) == ("It's", 7)
