@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # annotations only: typing would cost a CGI request ~3 ms
 
     from minilink.core.http import Request
 
-__all__ = ["params", "parse_query", "read_body", "single", "whole"]
+__all__ = ["declared_body", "params", "parse_query", "read_body", "single", "whole"]
 
 
 def parse_query(query: str) -> dict[str, list[str]]:
@@ -88,6 +88,21 @@ def read_body(request: Request, media_type: str, limit: int) -> bytes:
     before reading), ``BadRequest`` for a missing, invalid or lying length, and
     ``UnsupportedMediaType`` for another type or a compressed body.
     """
+    body = declared_body(request, limit)
+    encoding = (request.header("content-encoding") or "identity").strip().lower()
+    if encoding != "identity":
+        raise UnsupportedMediaType("Compressed request bodies are not accepted.")
+    given = (request.header("content-type") or "").split(";")[0].strip().lower()
+    if given != media_type:
+        raise UnsupportedMediaType(f"Send the request body as {media_type}.")
+    return body
+
+
+def declared_body(request: Request, limit: int) -> bytes:
+    """The body's first ``Content-Length`` bytes (none without that header), after
+    checking the length only: ``PayloadTooLarge`` over ``limit`` (decided before
+    reading), ``BadRequest`` for an invalid or lying length or a body sent without
+    one."""
     declared = content_length(request.headers)
     if declared is None:
         # An empty Content-Length is none at all: CGI and WSGI cannot tell the two
@@ -101,10 +116,4 @@ def read_body(request: Request, media_type: str, limit: int) -> bytes:
         raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
     if len(request.body) < declared:
         raise BadRequest("The request body is shorter than its Content-Length.")
-    encoding = (request.header("content-encoding") or "identity").strip().lower()
-    if encoding != "identity":
-        raise UnsupportedMediaType("Compressed request bodies are not accepted.")
-    given = (request.header("content-type") or "").split(";")[0].strip().lower()
-    if given != media_type:
-        raise UnsupportedMediaType(f"Send the request body as {media_type}.")
     return request.body[:declared]

@@ -10,9 +10,8 @@ another charset Python knows). A file part is refused: no YOURLS action takes on
 
 from __future__ import annotations
 
-from minilink.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from minilink.core.forms import parse_query
-from minilink.core.http import content_length
+from minilink.core.errors import BadRequest, UnsupportedMediaType
+from minilink.core.forms import declared_body, parse_query
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,18 +28,7 @@ def request_fields(request: Request, limit: int) -> dict[str, list[str]]:
     fields = parse_query(request.query)
     if request.method != "POST":
         return fields
-    declared = content_length(request.headers)
-    if declared is None:
-        if request.headers.get("content-length", "") != "":
-            raise BadRequest("Content-Length must be one whole number of bytes.")
-        if "transfer-encoding" in request.headers:
-            raise BadRequest("Send the request body with a Content-Length header.")
-        declared = 0
-    if declared > limit:
-        raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
-    if len(request.body) < declared:
-        raise BadRequest("The request body is shorter than its Content-Length.")
-    body = request.body[:declared]
+    body = declared_body(request, limit)
     if not body:
         return fields
     encoding = (request.header("content-encoding") or "identity").strip().lower()
