@@ -325,7 +325,9 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[Entry]:
     names a bad line (or a header of a version this code does not read)."""
     first = True
     version = _NEWEST  # without a header line
-    for number, line in enumerate(_text(lines), 1):
+    from minilink.importers._common import checked_text
+
+    for number, line in checked_text(lines):
         if not line.strip():
             continue
         if first:
@@ -403,13 +405,9 @@ def read_shlink(lines: Iterable[str], config: Optional[Config] = None) -> Iterat
         if not any(cell.strip() for cell in row):
             continue
         if index is None:
-            names = [cell.strip().lower() for cell in row]
-            if "longurl" not in names or not ({"shortcode", "shorturl"} & set(names)):
-                raise ValueError(
-                    f"line {number}: not a Shlink export: the header needs longUrl and "
-                    "shortCode or shortUrl"
-                )
-            index = {name: i for i, name in enumerate(names)}
+            from minilink.importers.shlink import header_index
+
+            index = header_index(row, f"line {number}")
             continue
         try:
             code = _cell(row, index, "shortcode", required=False)
@@ -428,38 +426,12 @@ def read_shlink(lines: Iterable[str], config: Optional[Config] = None) -> Iterat
             raise ValueError(f"line {number}: {exc}") from None
 
 
-def _text(lines: Iterable[str]) -> Iterator[str]:
-    """``lines``, each checked to be text: ``ValueError`` names the first line that is
-    not UTF-8 (bytes kept as surrogates by ``errors="surrogateescape"``, as the CLI
-    opens files, or a stream whose strict decoder fails)."""
-    number = 0
-    iterator = iter(lines)
-    while True:
-        try:
-            line = next(iterator)
-        except StopIteration:
-            return
-        except UnicodeDecodeError:
-            # A strict decoder reads ahead by blocks: the bad byte is at this line or later.
-            raise ValueError(
-                f"line {number + 1} or one after it: the file is not UTF-8 text"
-            ) from None
-        number += 1
-        if not line.isascii():
-            try:
-                line.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError(
-                    f"line {number}: the file is not UTF-8 text (a binary file, or text in "
-                    "another encoding?)"
-                ) from None
-        yield line
-
-
 def _csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
     """The rows of a CSV file, numbered (the row's number is its line's when no field
     holds a line break); ``ValueError`` names a line the CSV reader refuses."""
-    reader = csv.reader(_text(lines))
+    from minilink.importers._common import checked_text
+
+    reader = csv.reader(line for _, line in checked_text(lines))
     number = 0
     while True:
         try:

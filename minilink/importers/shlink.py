@@ -21,7 +21,19 @@ from typing import Optional, Union
 from minilink.core.times import parse_time
 from minilink.importers._common import Refusal, Row, Staging, checked_text, stage
 
-__all__ = ["read_csv"]
+__all__ = ["header_index", "read_csv"]
+
+
+def header_index(cells: list[str], where: str) -> dict[str, int]:
+    """The column of each name (lower case) of a Shlink export's header line;
+    ``ValueError`` (naming ``where``) when it lacks longUrl or both shortCode and
+    shortUrl."""
+    names = [cell.strip().lower() for cell in cells]
+    if "longurl" not in names or not ({"shortcode", "shorturl"} & set(names)):
+        raise ValueError(
+            f"{where}: not a Shlink export: the header needs longUrl and shortCode or shortUrl"
+        )
+    return {name: i for i, name in enumerate(names)}
 
 
 def read_csv(lines: Iterable[str], staging: Staging) -> list[Refusal]:
@@ -61,13 +73,7 @@ def _items(lines: Iterable[str]) -> Iterator[Union[Row, Refusal]]:
         if not any(cell.strip() for cell in record):
             continue
         if index is None:
-            names = [cell.strip().lower() for cell in record]
-            if "longurl" not in names or not ({"shortcode", "shorturl"} & set(names)):
-                raise ValueError(
-                    f"{where}: not a Shlink export: the header needs longUrl and "
-                    "shortCode or shortUrl"
-                )
-            index = {name: i for i, name in enumerate(names)}
+            index = header_index(record, where)
             continue
 
         def cell(name: str, cells: list[str] = record, at: dict[str, int] = index) -> str:
