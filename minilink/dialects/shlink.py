@@ -63,11 +63,11 @@ from minilink.core.errors import (
 )
 from minilink.core.forms import parse_query, read_body
 from minilink.core.http import REASONS, Response, allow_methods
-from minilink.core.links import Link, Search
+from minilink.core.links import Link
+from minilink.dialects._links import every_link
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from datetime import datetime
     from typing import Any, Optional
 
@@ -318,7 +318,7 @@ def _dispatch(app: App, request: Request, path: list[str]) -> Response:
         return _empty_visits(page, per_page)
     if path == ["visits"]:
         allow_methods(method, ("GET", "HEAD"))
-        hits = sum(link.hits for link in _every_link(app))
+        hits = sum(link.hits for link in every_link(app))
         return _json(
             {
                 "visits": {
@@ -465,20 +465,6 @@ def _link(app: App, code: str) -> Link:
     return link
 
 
-def _every_link(app: App) -> Iterator[Link]:
-    """Every link that is not deleted, newest first, a page of 1000 at a time."""
-    after = None
-    while True:
-        search = Search(now=app.shortener.clock(), state="all", limit=1000, after=after)
-        page = app.shortener.store.search(search)
-        for link in page:
-            if link.deleted_at is None:
-                yield link
-        if len(page) < 1000:
-            return
-        after = page[-1].code
-
-
 def _moment(value: Any, name: str) -> Optional[datetime]:
     from minilink.core.times import parse_time
 
@@ -611,7 +597,7 @@ def _find(app: App, url: str, slug: Optional[str], changes: dict[str, Any]) -> O
     except InvalidURL as exc:
         raise _invalid("longUrl", exc.message) from None
     now = app.shortener.clock()
-    for link in _every_link(app):
+    for link in every_link(app):
         if link.url != normal or link.is_expired(now) or link.password_hash is not None:
             continue
         if slug and link.code != slug:
@@ -674,7 +660,7 @@ def _list(app: App, request: Request) -> Response:
     _check_domain(fields)
     now = app.shortener.clock()
     chosen = []
-    for link in _every_link(app):
+    for link in every_link(app):
         if term and not (
             term in link.code.lower()
             or term in link.url.lower()
@@ -735,7 +721,7 @@ def _shorten(app: App, request: Request) -> Response:
 def _tag_stats(app: App, request: Request) -> Response:
     page, per_page = _paging(_query(request))
     counts: dict[str, list[int]] = {}
-    for link in _every_link(app):
+    for link in every_link(app):
         for tag in link.tags:
             entry = counts.setdefault(tag, [0, 0])
             entry[0] += 1

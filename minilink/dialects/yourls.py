@@ -68,8 +68,9 @@ from minilink.core.errors import (
     StoreUnavailable,
 )
 from minilink.core.http import Response, allow_methods
-from minilink.core.links import Link, Search
+from minilink.core.links import Link
 from minilink.dialects._forms import request_fields
+from minilink.dialects._links import every_link
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -452,23 +453,9 @@ def _url_stats(app: App, request: Request, shorturl: str) -> dict[str, Any]:
     }
 
 
-def _every_link(app: App, sort: str = "created") -> Iterator[Link]:
-    """Every link that is not deleted, a page of 1000 at a time."""
-    after = None
-    while True:
-        search = Search(now=app.shortener.clock(), state="all", sort=sort, limit=1000, after=after)
-        page = app.shortener.store.search(search)
-        for link in page:
-            if link.deleted_at is None:
-                yield link
-        if len(page) < 1000:
-            return
-        after = page[-1].code
-
-
 def _db_stats(app: App) -> dict[str, str]:
     links = clicks = 0
-    for link in _every_link(app):
+    for link in every_link(app):
         links += 1
         clicks += link.hits
     return {"total_links": str(links), "total_clicks": str(clicks)}
@@ -493,17 +480,17 @@ def _stats(app: App, request: Request, fields: dict[str, str]) -> dict[str, Any]
     if limit > 0:
         wanted = start + limit
         if kind == "last":
-            chosen = list(itertools.islice(_every_link(app), wanted))
+            chosen = list(itertools.islice(every_link(app), wanted))
         elif kind == "bottom":
             order = itertools.count()
             fewest = heapq.nsmallest(
-                wanted, ((link.hits, next(order), link) for link in _every_link(app))
+                wanted, ((link.hits, next(order), link) for link in every_link(app))
             )
             chosen = [entry[2] for entry in fewest]
         elif kind in ("rand", "random"):
-            chosen = _sample(_every_link(app), wanted)
+            chosen = _sample(every_link(app), wanted)
         else:  # "top", and anything else, as in YOURLS
-            chosen = list(itertools.islice(_every_link(app, "hits"), wanted))
+            chosen = list(itertools.islice(every_link(app, "hits"), wanted))
         origin = app.site.origin(request)
         picked = chosen[start:]
         if picked:
